@@ -1,0 +1,68 @@
+"""ncverify: executable specs and test oracles for neural-collapse theorems.
+
+Heavy dependencies (torch, cvxpy, sympy) are imported lazily: ``import ncverify``
+and the pytest plugin load none of them. Public names are listed in ``__all__``
+and resolved on first access from the private module that defines them
+(``_LAZY`` below maps each name to its module).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+from ._errors import (
+    InvalidArchitecture,
+    InvalidInput,
+    NCVerifyError,
+    ProblemTooLarge,
+    SolverFailed,
+    TrainingDiverged,
+)
+
+try:
+    __version__ = version("ncverify")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+# name -> private module (relative to this package) that defines it.
+# Each subsystem adds its public names here; nothing heavy is imported until used.
+_LAZY: dict[str, str] = {
+    # evaluation records (pure data)
+    "AssumptionOutcome": "._evaluation",
+    "AssumptionStatus": "._evaluation",
+    "ClaimOutcome": "._evaluation",
+    "Evaluation": "._evaluation",
+    "Verdict": "._evaluation",
+    "decide_verdict": "._evaluation",
+    # run profiles (pure data)
+    "Profile": "._profiles",
+    "PROFILES": "._profiles",
+    "get_profile": "._profiles",
+    "current_profile": "._profiles",
+    "current_seed": "._profiles",
+}
+
+__all__ = [
+    "__version__",
+    "NCVerifyError",
+    "InvalidInput",
+    "ProblemTooLarge",
+    "SolverFailed",
+    "TrainingDiverged",
+    "InvalidArchitecture",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ncverify' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
