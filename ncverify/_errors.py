@@ -10,12 +10,12 @@ builtins keep working.
 from __future__ import annotations
 
 __all__ = [
-    "NCVerifyError",
+    "InvalidArchitecture",
     "InvalidInput",
+    "NCVerifyError",
+    "ProblemTooLarge",
     "SolverFailed",
     "TrainingDiverged",
-    "InvalidArchitecture",
-    "ProblemTooLarge",
 ]
 
 

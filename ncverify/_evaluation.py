@@ -118,14 +118,19 @@ class ClaimOutcome:
 
     def __post_init__(self) -> None:
         if self.relation not in ("<=", ">="):
-            raise InvalidInput(f"claim {self.name!r}: relation {self.relation!r} is not '<=' or '>='")
+            raise InvalidInput(
+                f"claim {self.name!r}: relation {self.relation!r} is not '<=' or '>='"
+            )
 
     @property
     def ratio(self) -> float | None:
         """quantity / bound for '<=' claims (bound / quantity for '>='); None if undefined."""
         if self.bound is None or not math.isfinite(self.quantity):
             return None
-        num, den = (self.quantity, self.bound) if self.relation == "<=" else (self.bound, self.quantity)
+        if self.relation == "<=":
+            num, den = self.quantity, self.bound
+        else:
+            num, den = self.bound, self.quantity
         if den == 0:
             return 0.0 if num == 0 else math.inf
         return num / den

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._profiles import PROFILE_ENV, SEED_ENV, PROFILES
+from ._profiles import PROFILE_ENV, PROFILES, SEED_ENV
 
 
 def pytest_addoption(parser):
