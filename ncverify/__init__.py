@@ -41,6 +41,28 @@ _LAZY: dict[str, str] = {
     "get_profile": "._profiles",
     "current_profile": "._profiles",
     "current_seed": "._profiles",
+    # collapse metrics (torch; spec §2)
+    "balancedness": "._metrics",
+    "cdnv": "._metrics",
+    "class_means": "._metrics",
+    "global_mean": "._metrics",
+    "interpolation_error": "._metrics",
+    "nc1_papyan": "._metrics",
+    "nc1_trace_ratio": "._metrics",
+    "nc2_etf_distance": "._metrics",
+    "nc2_kappa": "._metrics",
+    "nc3_cosine": "._metrics",
+    "nc3_self_duality": "._metrics",
+    "nc4_ncc_agreement": "._metrics",
+    "trace_sigma_b": "._metrics",
+    "trace_sigma_w": "._metrics",
+    "CollapseMetrics": "._collapse",
+    "collapse_metrics": "._collapse",
+    "StreamingCollapse": "._streaming",
+    "condition_number": "._linalg",
+    "kappa_plus": "._linalg",
+    "rank_tolerance": "._linalg",
+    "singular_values": "._linalg",
 }
 
 __all__ = [
