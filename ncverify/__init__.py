@@ -41,6 +41,15 @@ _LAZY: dict[str, str] = {
     "get_profile": "._profiles",
     "current_profile": "._profiles",
     "current_seed": "._profiles",
+    # networks: protocol, JSWM family, activations, plug-in loading
+    "ArchitectureAssumption": "._arch_assumptions",
+    "ArchitectureInfo": "._models",
+    "PyramidalMLP": "._models",
+    "architecture_assumptions": "._arch_assumptions",
+    "check_architecture": "._models",
+    "GammaTanh": "._activations",
+    "ArchitectureFactory": "._plugins",
+    "load_architecture": "._plugins",
     # collapse metrics (torch; spec §2)
     "balancedness": "._metrics",
     "cdnv": "._metrics",

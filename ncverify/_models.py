@@ -1,0 +1,431 @@
+r"""The network protocol, the JSWM network family and the architecture checks.
+
+A network ncverify can check is a ``torch.nn.Module`` providing (docs/architectures.md):
+
+- ``num_classes: int`` (K) and ``num_head_layers: int`` (L2 ≥ 1; JSWM assumes ≥ 2);
+- ``forward(X) -> (N, K)`` for ``X`` of shape ``(N, d)``;
+- ``layer_features(X) -> list[Tensor]``: per-layer features, each ``(N, width)``, whose
+  last ``L2 + 1`` entries are ``[Z_{L1}, Z_{L1+1}, ..., Z_L]`` (the head's input, then every
+  head layer's output; ``Z_L = forward(X)``);
+- ``head_weights() -> list[Tensor]``: ``[W_{L1+1}, ..., W_L]`` in math convention
+  (``nn.Linear.weight``), with ``Z_ℓ = Z_{ℓ-1} W_ℓᵀ`` exactly (no bias);
+- optional ``activation_slope_range() -> (γ, β) | None`` and ``nonlinear_widths() -> list[int]``.
+
+Shapes follow the project convention: features are ``(N, p)``, one row per sample (the
+transpose of the spec's ``Z ∈ R^{p×N}``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._activations import GammaTanh, make_activation
+from ._errors import InvalidArchitecture, InvalidInput
+
+__all__ = [
+    "ArchitectureInfo",
+    "PyramidalMLP",
+    "check_architecture",
+]
+
+_PROBE_SAMPLES = 7
+_PROBE_SEED = 8191
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _int_tuple(values, name: str) -> tuple[int, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidInput(f"{name} must be a sequence of positive integers, got {values!r}")
+    return tuple(_positive_int(v, f"{name}[{i}]") for i, v in enumerate(values))
+
+
+class PyramidalMLP(nn.Module):
+    r"""The JSWM network family (JSWM §4, spec §1): ``L1`` nonlinear layers, then a linear head.
+
+    ``Z_0 = X``; ``Z_ℓ = σ(Z_{ℓ-1} W_ℓᵀ)`` for ``ℓ ≤ L1``; ``Z_ℓ = Z_{ℓ-1} W_ℓᵀ`` for
+    ``ℓ > L1``; no biases anywhere. ``widths = (n_1, ..., n_{L1})`` are the nonlinear widths,
+    ``head_widths = (n_{L1+1}, ..., n_{L-1})`` the hidden widths of the head (its last layer maps
+    to ``n_L = K``), so ``L2 = len(head_widths) + 1``. Weights are drawn
+    ``W_ℓ[i, j] ~ N(0, 1/n_{ℓ-1})`` (``1/sqrt(fan_in)`` scale) from a CPU ``torch.Generator``
+    seeded with ``seed`` (or from ``generator``), then moved to ``dtype``/``device``, so a seed
+    gives the same network on every device.
+
+    The class does not enforce JSWM's assumptions (wide first layer, non-increasing widths,
+    ``γ > 0``, ``L2 ≥ 2``) so that assumption-violating variants can be built;
+    :func:`architecture_assumptions` measures them.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        widths: Sequence[int],
+        head_widths: Sequence[int],
+        num_classes: int,
+        activation: nn.Module | str | None = None,
+        *,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: torch.device | str | None = None,
+    ):
+        super().__init__()
+        input_dim = _positive_int(input_dim, "input_dim")
+        widths = _int_tuple(widths, "widths")
+        head_widths = _int_tuple(head_widths, "head_widths")
+        num_classes = _positive_int(num_classes, "num_classes")
+        if not widths:
+            raise InvalidInput(
+                "widths must name at least one nonlinear layer (L1 >= 1), got (); "
+                "JSWM networks have a nonlinear part followed by a linear head"
+            )
+        if num_classes < 2:
+            raise InvalidInput(f"num_classes must be >= 2, got {num_classes}")
+        if activation is None:
+            activation = GammaTanh(0.5)
+        elif isinstance(activation, str):
+            activation = make_activation(activation)
+        elif not isinstance(activation, nn.Module):
+            raise InvalidInput(
+                f"activation must be an nn.Module or a name, got {type(activation).__name__}"
+            )
+        if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+            raise InvalidInput(f"dtype must be a floating torch dtype, got {dtype!r}")
+        if generator is None:
+            generator = torch.Generator(device="cpu")
+            if seed is not None:
+                generator.manual_seed(int(seed))
+            else:
+                generator.seed()
+        elif seed is not None:
+            raise InvalidInput("pass either seed or generator, not both")
+
+        self.input_dim = input_dim
+        self.num_classes = num_classes
+        self.num_head_layers = len(head_widths) + 1
+        self.num_nonlinear_layers = len(widths)
+        self.activation = activation
+        self.seed = None if seed is None else int(seed)
+        dims = (input_dim, *widths, *head_widths, num_classes)
+        layers = []
+        for fan_in, fan_out in itertools.pairwise(dims):
+            # built on the meta device so that nn.Linear's own init draws nothing from the
+            # global RNG; the weights come from ``generator`` alone
+            layer = nn.Linear(fan_in, fan_out, bias=False, device="meta")
+            w = torch.randn(fan_out, fan_in, generator=generator, dtype=torch.float64)
+            layer.weight = nn.Parameter(w / math.sqrt(fan_in))
+            layers.append(layer)
+        self.nonlinear = nn.ModuleList(layers[: len(widths)])
+        self.head = nn.ModuleList(layers[len(widths):])
+        self.to(dtype=dtype, device=device)
+
+    def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:
+        """``[Z_1, ..., Z_L]``, each ``(N, n_ℓ)``; ``Z_L = forward(X)`` (``X`` itself excluded)."""
+        feats = []
+        Z = X
+        for layer in self.nonlinear:
+            Z = self.activation(layer(Z))
+            feats.append(Z)
+        for layer in self.head:
+            Z = layer(Z)
+            feats.append(Z)
+        return feats
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Z = X
+        for layer in self.nonlinear:
+            Z = self.activation(layer(Z))
+        for layer in self.head:
+            Z = layer(Z)
+        return Z
+
+    def weights(self) -> list[torch.Tensor]:
+        """``[W_1, ..., W_L]`` (math convention ``(n_ℓ, n_{ℓ-1})``), the parameters themselves."""
+        return [layer.weight for layer in (*self.nonlinear, *self.head)]
+
+    def head_weights(self) -> list[torch.Tensor]:
+        """``[W_{L1+1}, ..., W_L]``, the head's weight matrices (parameters, not copies)."""
+        return [layer.weight for layer in self.head]
+
+    def nonlinear_widths(self) -> list[int]:
+        """``[n_1, ..., n_{L1}]``."""
+        return [layer.out_features for layer in self.nonlinear]
+
+    def widths(self) -> list[int]:
+        """``[n_1, ..., n_L]`` (``n_L = K``)."""
+        return [layer.out_features for layer in (*self.nonlinear, *self.head)]
+
+    def activation_slope_range(self) -> tuple[float, float] | None:
+        """``(γ, β)`` with ``σ' ∈ [γ, β]``, from the activation; ``None`` if it does not say."""
+        fn = getattr(self.activation, "slope_range", None)
+        return None if fn is None else tuple(float(v) for v in fn())
+
+    def extra_repr(self) -> str:
+        return (
+            f"input_dim={self.input_dim}, widths={self.widths()}, L1={self.num_nonlinear_layers}, "
+            f"L2={self.num_head_layers}, seed={self.seed}"
+        )
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    """What :func:`check_architecture` established about a network.
+
+    ``feature_widths``: widths of every entry of ``layer_features`` (in order).
+    ``head_widths``: ``(n_{L1}, n_{L1+1}, ..., n_L)``, the head's input width then its outputs.
+    ``head_shapes``: shapes of ``head_weights()`` (``(n_ℓ, n_{ℓ-1})``).
+    ``nonlinear_widths``: ``(n_1, ..., n_{L1})`` or ``None`` when the network does not declare
+    them; ``num_nonlinear_layers`` likewise. ``slope_range``: ``(γ, β)`` or ``None``.
+    ``head_bias``: whether a head layer is affine rather than linear (only possible with
+    ``require_bias_free_head=False``). ``max_head_residual``: the largest relative
+    ``‖Z_ℓ − Z_{ℓ-1}W_ℓᵀ‖_F / (‖Z_{ℓ-1}‖_F ‖W_ℓ‖_F)`` seen on the probe.
+    """
+
+    input_dim: int
+    num_classes: int
+    num_head_layers: int
+    num_nonlinear_layers: int | None
+    nonlinear_widths: tuple[int, ...] | None
+    feature_widths: tuple[int, ...]
+    head_widths: tuple[int, ...]
+    head_shapes: tuple[tuple[int, int], ...]
+    slope_range: tuple[float, float] | None
+    head_bias: bool
+    max_head_residual: float
+    dtype: str
+    device: str
+    class_name: str = ""
+
+    @property
+    def depth(self) -> int | None:
+        """``L = L1 + L2`` (``None`` when ``L1`` is unknown)."""
+        if self.num_nonlinear_layers is None:
+            return None
+        return self.num_nonlinear_layers + self.num_head_layers
+
+    @property
+    def widths(self) -> tuple[int, ...] | None:
+        """``(n_1, ..., n_L)`` or ``None`` when the nonlinear widths are unknown."""
+        if self.nonlinear_widths is None:
+            return None
+        return (*self.nonlinear_widths, *self.head_widths[1:])
+
+
+def _call(net, method: str, *args):
+    try:
+        return getattr(net, method)(*args)
+    except InvalidArchitecture:
+        raise
+    except Exception as exc:  # any failure of user code is an architecture problem
+        raise InvalidArchitecture(
+            f"{type(net).__name__}.{method}() raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _net_dtype_device(net: nn.Module) -> tuple[torch.dtype, torch.device]:
+    for p in net.parameters():
+        if p.is_floating_point():
+            return p.dtype, p.device
+    return torch.get_default_dtype(), torch.device("cpu")
+
+
+def check_architecture(
+    net,
+    *,
+    input_dim: int,
+    num_classes: int,
+    require_bias_free_head: bool = True,
+) -> ArchitectureInfo:
+    r"""Check that ``net`` satisfies the network protocol; return what was found.
+
+    Probes the network on a fixed random input of ``7`` samples (drawn from a seeded CPU
+    generator, then moved to the network's dtype and device) without gradients and checks:
+    the protocol's attributes and methods exist; ``forward`` gives ``(7, K)``;
+    ``layer_features`` ends with ``forward(X)`` and has at least ``L2 + 1`` entries;
+    ``head_weights`` has ``L2`` matrices chained by shape; every head layer is linear,
+    ``‖Z_ℓ − Z_{ℓ-1}W_ℓᵀ‖_F ≤ tol · ‖Z_{ℓ-1}‖_F ‖W_ℓ‖_F`` with ``tol = 10³·eps(dtype)``
+    (an affine layer, i.e. a residual equal on every row, is a bias: allowed only with
+    ``require_bias_free_head=False``); declared nonlinear widths and slope range are
+    consistent. Raises :class:`InvalidArchitecture` naming the failed rule and the values.
+    """
+    input_dim = _positive_int(input_dim, "input_dim")
+    num_classes = _positive_int(num_classes, "num_classes")
+    if not isinstance(net, nn.Module):
+        raise InvalidArchitecture(
+            f"a network must be a torch.nn.Module, got {type(net).__name__}"
+        )
+    name = type(net).__name__
+    missing = [m for m in ("layer_features", "head_weights") if not callable(getattr(net, m, None))]
+    missing += [a for a in ("num_classes", "num_head_layers") if not hasattr(net, a)]
+    if missing:
+        raise InvalidArchitecture(
+            f"{name} does not implement the ncverify network protocol: missing "
+            f"{', '.join(missing)} (see docs/architectures.md)"
+        )
+    K, L2 = net.num_classes, net.num_head_layers
+    for attr, value in (("num_classes", K), ("num_head_layers", L2)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArchitecture(f"{name}.{attr} must be an int, got {value!r}")
+    if L2 < 1:
+        raise InvalidArchitecture(
+            f"{name} has no linear head: num_head_layers={L2}; the protocol needs at least one "
+            "bias-free linear layer at the end (JSWM assumes L2 >= 2)"
+        )
+    if K != num_classes:
+        raise InvalidArchitecture(
+            f"{name}.num_classes={K} but the data has num_classes={num_classes}"
+        )
+
+    dtype, device = _net_dtype_device(net)
+    gen = torch.Generator(device="cpu").manual_seed(_PROBE_SEED)
+    X = torch.randn(_PROBE_SAMPLES, input_dim, generator=gen, dtype=torch.float64)
+    X = X.to(dtype=dtype, device=device)
+    with torch.no_grad():
+        out = _call(net, "forward", X)
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != (_PROBE_SAMPLES, K):
+            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise InvalidArchitecture(
+                f"{name}.forward on X of shape ({_PROBE_SAMPLES}, {input_dim}) returned {shape}; "
+                f"expected ({_PROBE_SAMPLES}, {K}) (one column per class, num_classes={K})"
+            )
+        feats = _call(net, "layer_features", X)
+        Ws = _call(net, "head_weights")
+    if not isinstance(feats, (list, tuple)) or not all(isinstance(f, torch.Tensor) for f in feats):
+        raise InvalidArchitecture(f"{name}.layer_features must return a list of tensors")
+    bad = [i for i, f in enumerate(feats) if f.ndim != 2 or f.shape[0] != _PROBE_SAMPLES]
+    if bad:
+        shapes = [tuple(feats[i].shape) for i in bad]
+        raise InvalidArchitecture(
+            f"{name}.layer_features entries {bad} have shapes {shapes}; each must be "
+            f"(N, width) with N={_PROBE_SAMPLES} rows, one per sample"
+        )
+    if len(feats) < L2 + 1:
+        raise InvalidArchitecture(
+            f"{name}.layer_features returned {len(feats)} entries but num_head_layers={L2} "
+            f"needs at least L2 + 1 = {L2 + 1} (the head's input and each head layer's output)"
+        )
+    eps = torch.finfo(dtype).eps
+    tol = 1e3 * eps
+    scale = float(out.abs().max()) + 1.0
+    if tuple(feats[-1].shape) != tuple(out.shape) or float((feats[-1] - out).abs().max()) > (
+        tol * scale
+    ):
+        raise InvalidArchitecture(
+            f"{name}.layer_features(X)[-1] must equal forward(X); got shape "
+            f"{tuple(feats[-1].shape)} vs {tuple(out.shape)}"
+        )
+    if not isinstance(Ws, (list, tuple)) or not all(isinstance(W, torch.Tensor) for W in Ws):
+        raise InvalidArchitecture(f"{name}.head_weights must return a list of tensors")
+    if len(Ws) != L2:
+        raise InvalidArchitecture(
+            f"{name}.head_weights returned {len(Ws)} matrices but num_head_layers={L2}"
+        )
+    head_feats = feats[-(L2 + 1):]
+    head_bias = False
+    max_residual = 0.0
+    for i, (W, Zin, Zout) in enumerate(zip(Ws, head_feats[:-1], head_feats[1:], strict=True)):
+        ell = f"head layer {i + 1} of {L2}"
+        expected = (Zout.shape[1], Zin.shape[1])
+        if tuple(W.shape) != expected:
+            raise InvalidArchitecture(
+                f"{name}: {ell} has weight shape {tuple(W.shape)} but its features need "
+                f"(n_out, n_in) = {expected} (math convention, like nn.Linear.weight)"
+            )
+        W = W.detach().to(dtype=dtype, device=device)
+        R = Zout - Zin @ W.T
+        denom = float(torch.linalg.matrix_norm(Zin)) * float(torch.linalg.matrix_norm(W))
+        rel = float(torch.linalg.matrix_norm(R)) / max(denom, torch.finfo(dtype).tiny)
+        if not math.isfinite(rel):
+            raise InvalidArchitecture(f"{name}: {ell} produced non-finite features on the probe")
+        if rel <= tol:
+            max_residual = max(max_residual, rel)
+            continue
+        centred = R - R.mean(dim=0, keepdim=True)
+        affine = float(torch.linalg.matrix_norm(centred)) / max(denom, torch.finfo(dtype).tiny)
+        if affine <= tol:
+            if require_bias_free_head:
+                raise InvalidArchitecture(
+                    f"{name}: {ell} has a bias (Z_out - Z_in W^T is the same nonzero row for every "
+                    f"sample, relative size {rel:.3g}); the check needs a bias-free linear head: "
+                    "build the head with nn.Linear(..., bias=False)"
+                )
+            head_bias = True
+            max_residual = max(max_residual, affine)
+            continue
+        raise InvalidArchitecture(
+            f"{name}: {ell} is declared linear but is not: ‖Z_out − Z_in Wᵀ‖_F / "
+            f"(‖Z_in‖_F ‖W‖_F) = {rel:.3g} > tol = {tol:.3g} on a random probe; the last "
+            f"num_head_layers={L2} layers must be plain matrix products with the matrices "
+            "returned by head_weights()"
+        )
+
+    nl_widths = None
+    fn = getattr(net, "nonlinear_widths", None)
+    if callable(fn):
+        raw = _call(net, "nonlinear_widths")
+        if raw is not None:
+            try:
+                nl_widths = _int_tuple(list(raw), f"{name}.nonlinear_widths()")
+            except InvalidInput as exc:
+                raise InvalidArchitecture(str(exc)) from None
+            if not nl_widths:
+                raise InvalidArchitecture(f"{name}.nonlinear_widths() is empty; L1 must be >= 1")
+            if nl_widths[-1] != head_feats[0].shape[1]:
+                raise InvalidArchitecture(
+                    f"{name}.nonlinear_widths()[-1] = {nl_widths[-1]} but the head's input has "
+                    f"width {head_feats[0].shape[1]}"
+                )
+            L1 = len(nl_widths)
+            if len(feats) == L1 + L2:
+                declared = (*nl_widths, *(f.shape[1] for f in head_feats[1:]))
+                seen = tuple(f.shape[1] for f in feats)
+                if declared != seen:
+                    raise InvalidArchitecture(
+                        f"{name}: declared widths {list(declared)} disagree with layer_features "
+                        f"widths {list(seen)}"
+                    )
+    slope = None
+    fn = getattr(net, "activation_slope_range", None)
+    if callable(fn):
+        raw = _call(net, "activation_slope_range")
+        if raw is not None:
+            try:
+                g, b = (float(v) for v in raw)
+            except (TypeError, ValueError):
+                raise InvalidArchitecture(
+                    f"{name}.activation_slope_range() must return (gamma, beta) or None, "
+                    f"got {raw!r}"
+                ) from None
+            if not (math.isfinite(g) and math.isfinite(b) and g <= b):
+                raise InvalidArchitecture(
+                    f"{name}.activation_slope_range() = ({g}, {b}) is not a finite range "
+                    "gamma <= beta"
+                )
+            slope = (g, b)
+
+    return ArchitectureInfo(
+        input_dim=input_dim,
+        num_classes=K,
+        num_head_layers=L2,
+        num_nonlinear_layers=None if nl_widths is None else len(nl_widths),
+        nonlinear_widths=nl_widths,
+        feature_widths=tuple(int(f.shape[1]) for f in feats),
+        head_widths=tuple(int(f.shape[1]) for f in head_feats),
+        head_shapes=tuple((int(W.shape[0]), int(W.shape[1])) for W in Ws),
+        slope_range=slope,
+        head_bias=head_bias,
+        max_head_residual=max_residual,
+        dtype=str(dtype).removeprefix("torch."),
+        device=str(device),
+        class_name=name,
+    )
