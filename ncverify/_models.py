@@ -386,6 +386,12 @@ def check_architecture(
                     f"width {head_feats[0].shape[1]}"
                 )
             L1 = len(nl_widths)
+            if len(feats) > L1 + L2:
+                raise InvalidArchitecture(
+                    f"{name}.layer_features returned {len(feats)} entries but L1 + L2 = "
+                    f"{L1} + {L2} = {L1 + L2} layers are declared (nonlinear_widths() has "
+                    f"{L1}); return at most one entry per layer, without X itself"
+                )
             if len(feats) == L1 + L2:
                 declared = (*nl_widths, *(f.shape[1] for f in head_feats[1:]))
                 seen = tuple(f.shape[1] for f in feats)
