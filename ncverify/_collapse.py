@@ -93,7 +93,7 @@ def collapse_metrics(Z, y, *, W=None, b=None, num_classes=None, dtype=None) -> C
     """Every applicable metric of spec §2 for features ``Z`` ``(N, p)`` and labels ``y``.
 
     ``W`` ``(K, p)`` and optional bias ``b`` ``(K,)`` enable NC3 and NC4. ``K`` is
-    ``num_classes``, else ``W.shape[0]``, else ``max(y)+1``; every class must be present.
+    ``num_classes``, else ``max(y)+1``; every class must be present and ``W`` must have ``K`` rows.
     Computes in the input dtype unless ``dtype`` is given (see :mod:`ncverify.metrics`).
     """
     Z, y, k, dt, W, b = _prepare(Z, y, num_classes, dtype, W=W, b=b)

@@ -62,9 +62,6 @@ def _chunk_rows(p: int) -> int:
 # --------------------------------------------------------------------------- internals
 def _prepare(Z, y, num_classes, dtype, W=None, b=None):
     """Validate and cast; returns ``(Z, y, K, dt, W, b)``."""
-    Z = check_matrix(Z, name="Z")
-    if W is not None and num_classes is None and isinstance(W, torch.Tensor) and W.ndim == 2:
-        num_classes = W.shape[0]
     Z, y, k = validate_features_labels(Z, y, num_classes=num_classes)
     if W is not None:
         W, b = check_classifier(W, b, num_classes=k, dim=Z.shape[1], device=Z.device)

@@ -126,6 +126,13 @@ def check_labels(
         k = check_num_classes(hi + 1, name="number of classes inferred from max(y)+1")
     else:
         k = check_num_classes(num_classes)
+    if require_all_present and lo >= 0 and k > y.shape[0]:
+        present = torch.unique(y).tolist()
+        raise InvalidInput(
+            f"K={k} classes cannot all be present in {name} with only {y.shape[0]} samples "
+            f"(labels present: {_listing(present)}); every class 0..K-1 must be present. "
+            f"If labels are not contiguous, remap them with torch.unique(y, return_inverse=True)"
+        )
     if lo < 0 or hi >= k:
         bad = torch.unique(y[(y < 0) | (y >= k)]).tolist()
         raise InvalidInput(
