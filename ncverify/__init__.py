@@ -72,6 +72,23 @@ _LAZY: dict[str, str] = {
     "kappa_plus": "._linalg",
     "rank_tolerance": "._linalg",
     "singular_values": "._linalg",
+    # theorem specs as data and the registry (public module ncverify.spec)
+    "TheoremSpec": "._spec",
+    "Assumption": "._spec",
+    "Claim": "._spec",
+    "Source": "._spec",
+    "SymbolicReport": "._bounds",
+    "check_bound_symbolically": "._bounds",
+    "register": "._registry",
+    "get_theorem": "._registry",
+    "all_theorems": "._registry",
+    # hypothesis strategies for JSWM Theorem 3.1 and the GD invariants
+    "head_instances": "._strategies_jswm",
+    "balanced_heads": "._strategies_jswm",
+    "balanced_pairs": "._strategies_jswm",
+    "factorizations": "._strategies_jswm",
+    "gd_steps": "._strategies_gd",
+    "ufm_points": "._strategies_gd",
 }
 
 __all__ = [
