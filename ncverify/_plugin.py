@@ -45,6 +45,7 @@ __all__ = [
 EVALUATION_KEY = "ncverify_evaluation"
 THEOREM_KEY = "ncverify_theorem"
 HYPOTHESIS_KEY = "ncverify_hypothesis"
+INJECTED_KEY = "ncverify_failed_by_plugin"  # the test passed itself but recorded a counterexample
 ARCH_ENV = "NCVERIFY_ARCH"
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -226,6 +227,7 @@ def pytest_runtest_call(item: pytest.Item):
              if k == EVALUATION_KEY and v.get("verdict") == "counterexample"]
     if found:
         last = found[-1]
+        item.user_properties.append((INJECTED_KEY, True))
         pytest.fail(
             f"ncverify: {len(found)} counterexample(s) recorded; last: theorem "
             f"{last.get('theorem_id')!r}, {last.get('reason')}, inputs {last.get('inputs')!r}",
@@ -306,7 +308,8 @@ class _Collector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rec = self.tests.setdefault(report.nodeid, {
             "nodeid": report.nodeid, "outcome": None, "duration": 0.0, "theorem": None,
-            "hypothesis": False, "evaluations": [], "message": ""})
+            "hypothesis": False, "failed_by_plugin": False, "evaluations": [],
+            "message": ""})
         evaluations = []
         for key, value in report.user_properties:
             if key == EVALUATION_KEY:
@@ -315,6 +318,8 @@ class _Collector:
                 rec["theorem"] = value
             elif key == HYPOTHESIS_KEY:
                 rec["hypothesis"] = True
+            elif key == INJECTED_KEY:
+                rec["failed_by_plugin"] = True
         if len(evaluations) >= len(rec["evaluations"]):  # properties accumulate over phases
             rec["evaluations"] = evaluations
         rec["duration"] += float(getattr(report, "duration", 0.0) or 0.0)

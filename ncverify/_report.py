@@ -277,9 +277,10 @@ def build_report(*, tests: Iterable[Mapping[str, Any]], profile: str, seed: int 
     evaluations = []
     for t in tests:
         evs = [dict(e, sequence=i, shrunk=False) for i, e in enumerate(t.get("evaluations", ()))]
-        if t.get("hypothesis") and t.get("outcome") in ("failed", "error"):
+        if t.get("hypothesis") and t.get("outcome") == "failed" \
+                and not t.get("failed_by_plugin"):
             ces = [e for e in evs if e["verdict"] == "counterexample"]
-            if ces:  # hypothesis replays the minimal failing example last
+            if ces:  # hypothesis failed the test: it replays the minimal example last
                 ces[-1]["shrunk"] = True
         evaluations.extend(evs)
     evaluations.sort(key=lambda e: (e["theorem_id"], e.get("test_id", ""), e["sequence"]))
@@ -325,7 +326,7 @@ def build_report(*, tests: Iterable[Mapping[str, Any]], profile: str, seed: int 
         "theorems": theorems,
         "counterexamples": counterexamples,
         "tests": [{k: t.get(k) for k in ("nodeid", "outcome", "duration", "theorem",
-                                         "hypothesis", "message")}
+                                         "hypothesis", "failed_by_plugin", "message")}
                   | {"evaluations": len(t.get("evaluations", ()))} for t in tests],
         "evaluations": evaluations,
     }

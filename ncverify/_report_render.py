@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 __all__ = ["conditional_sentences", "render_html", "render_markdown"]
 
@@ -110,7 +111,7 @@ def _inputs_json(ce: Mapping[str, Any]) -> str:
 
 # -- markdown -----------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~&$])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~&$])")
 
 
 def _md(x: Any) -> str:
@@ -154,7 +155,7 @@ def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _md_image(caption: str, file: str) -> str:
-    return f"![{_md(caption)}](<{file}>)\n\n*{_md(caption)}*"
+    return f"![{_md(caption)}]({quote(file, safe='/')})\n\n*{_md(caption)}*"
 
 
 def render_markdown(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (),

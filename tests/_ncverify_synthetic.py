@@ -1,0 +1,56 @@
+"""Synthetic theorem-test sources for the plugin, report and CLI tests.
+
+The strings below are test *files* that pytester / the CLI tests write into a
+temporary directory. They build Evaluations directly (no torch, no theorem
+registry), so these tests do not depend on the real theorem suite.
+"""
+
+HELPERS = '''
+import pytest
+from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
+
+
+def make(theorem, q, bound, *, a_held=True, nc=False, architecture=""):
+    assumptions = [AssumptionOutcome("H-a", "checked", a_held, {"q": q}, "q <= 1")]
+    if nc:
+        assumptions.append(AssumptionOutcome("H-nc", "not_checkable", None))
+    claim = ClaimOutcome("c1", q, bound, "<=", held=q <= bound, expression="bound")
+    return Evaluation.build(theorem_id=theorem, source="synthetic", provenance="derived",
+                            assumptions=assumptions, claims=[claim], inputs={"q": q},
+                            architecture=architecture)
+'''
+
+# Four confirmed/outside evaluations and one hypothesis test with counterexamples.
+SUITE = HELPERS + '''
+from hypothesis import given, strategies as st
+from ncverify._profiles import hypothesis_settings
+
+
+@pytest.mark.ncverify_theorem("syn-ok")
+@pytest.mark.parametrize("i", range(4))
+def test_ok(ncverify_record, i):
+    ev = ncverify_record(make("syn-ok", 0.25 * i, 1.0, a_held=i != 2))
+    assert ev.test_id.endswith(f"test_ok[{i}]")
+
+
+@pytest.mark.ncverify_theorem("syn-hyp")
+@given(st.integers(0, 40))
+@hypothesis_settings(max_examples=25)
+def test_hyp(ncverify_record, k):
+    assert ncverify_record(make("syn-hyp", k / 20, 1.5)).verdict != "counterexample"
+'''
+
+PASSING = HELPERS + '''
+
+@pytest.mark.ncverify_theorem("syn-ok")
+@pytest.mark.parametrize("i", range(3))
+def test_ok(ncverify_record, i):
+    ncverify_record(make("syn-ok", 0.25 * i, 1.0, a_held=i != 2, nc=True))
+'''
+
+COUNTEREXAMPLE = HELPERS + '''
+
+@pytest.mark.ncverify_theorem("syn-bad")
+def test_bad(ncverify_record):
+    ncverify_record(make("syn-bad", 2.0, 1.0))  # no assert: the plugin fails the test
+'''

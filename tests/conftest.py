@@ -1,0 +1,3 @@
+"""Shared pytest configuration for tests/ (kept minimal)."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,134 @@
+"""The ``ncverify`` command line: list, report, check and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from _ncverify_synthetic import COUNTEREXAMPLE, PASSING
+
+import ncverify
+from ncverify._cli import SUBCOMMANDS, main
+
+
+def _ncverify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ncverify._cli", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _suite(root: Path, **files: str) -> Path:
+    suite = root / "theorems"
+    suite.mkdir()
+    for name, text in files.items():
+        (suite / f"{name}.py").write_text(text)
+    return suite
+
+
+@pytest.fixture
+def fake_registry(monkeypatch):
+    theorems = [types.SimpleNamespace(
+        id="syn-b", title="Second", source="JSWM Thm 3.1", provenance="paper", family="jswm",
+        assumptions=[types.SimpleNamespace(name="H-rank", description="W_L full rank",
+                                           status="not_checkable")],
+        claims=[types.SimpleNamespace(name="NC1", relation="<=", expression="eps1**2")]),
+        types.SimpleNamespace(id="syn-a", title="First", source="derived §3",
+                              provenance="derived", assumptions=[], claims=[])]
+    fake = types.ModuleType("ncverify.spec")
+    fake.all_theorems = lambda: list(theorems)
+    monkeypatch.setitem(sys.modules, "ncverify.spec", fake)
+    monkeypatch.setattr(ncverify, "spec", fake, raising=False)
+    return theorems
+
+
+def test_list_json(fake_registry, capsys):
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in data] == ["syn-a", "syn-b"]
+    assert data[1]["assumptions"] == [
+        {"name": "H-rank", "status": "not_checkable", "description": "W_L full rank"}]
+    assert data[1]["claims"] == [{"name": "NC1", "relation": "<=", "expression": "eps1**2"}]
+    assert data[1]["provenance"] == "paper"
+
+
+def test_list_text(fake_registry, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "syn-b  [paper]  Second" in out
+    assert "assumption H-rank" in out and "not checkable" in out and "W_L full rank" in out
+    assert out.rstrip().endswith("2 theorems")
+
+
+def test_list_without_registry_is_a_configuration_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ncverify.spec", None)  # import fails
+    monkeypatch.delattr(ncverify, "spec", raising=False)
+    assert main(["list"]) == 2
+    assert "the theorem registry ncverify.spec cannot be imported" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["report", "--suite", "missing"], "no test suite at 'missing'"),
+    (["report", "--profile", "huge"], "invalid choice: 'huge'"),
+    (["report", "-n", "0"], "expected a positive integer or 'auto'"),
+    (["report", "--seed", "x"], "seed 'x' is not an integer"),
+    (["check", "--arch", "not-valid"], "is not of the form 'package.module:factory'"),
+    (["check", "--arch", "no_such_module_xyz:build"], "cannot load 'build'"),
+    (["check", "--arch", "json:__doc__"], "'__doc__' is not callable"),
+    (["check"], "the following arguments are required: --arch"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "theorems").mkdir()
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_subcommands_are_registered_by_one_function_each():
+    assert [f.__name__ for f in SUBCOMMANDS] == ["add_list", "add_report", "add_check"]
+
+
+def test_report_with_counterexample_exits_1(tmp_path):
+    _suite(tmp_path, test_bad=COUNTEREXAMPLE)
+    proc = _ncverify("report", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "1 counterexample(s) found" in proc.stderr
+    assert "FAILED theorems/test_bad.py::test_bad" in proc.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["counterexamples"][0]["reproduce"] == (
+        "pytest theorems/test_bad.py::test_bad --ncverify-profile=ci --ncverify-seed=20250124")
+
+
+def test_no_tests_collected_exits_2(tmp_path):
+    _suite(tmp_path, test_empty="X = 1\n")
+    proc = _ncverify("report", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no tests were collected" in proc.stderr
+
+
+def test_check_runs_only_architecture_tests_on_the_given_factory(tmp_path):
+    (tmp_path / "mynets.py").write_text("def build(**kw):\n    return None\n")
+    _suite(tmp_path, test_arch=PASSING + '''
+
+@pytest.mark.ncverify_arch
+@pytest.mark.ncverify_theorem("syn-arch")
+def test_on_arch(ncverify_record, ncverify_arch):
+    assert ncverify_arch == "mynets:build"
+    ncverify_record(make("syn-arch", 0.5, 1.0, architecture=ncverify_arch))
+''')
+    proc = _ncverify("check", "--arch", "mynets:build", "--out", "chk", "--seed", "4", "--",
+                     "-p", "no:cacheprovider", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "ncverify: 1/1 tests finished" in proc.stderr  # plain lines: stderr is not a TTY
+    assert "\r" not in proc.stderr
+    assert proc.stdout.splitlines()[1].split() == ["syn-arch", "1", "0", "1", "0", "0", "0"]
+    assert not (tmp_path / "chk" / ".progress").exists()
+    report = json.loads((tmp_path / "chk" / "report.json").read_text())
+    assert report["complete"] and report["seed"] == 4
+    assert [t["nodeid"] for t in report["tests"]] == ["theorems/test_arch.py::test_on_arch"]
+    assert report["architecture"] == "mynets:build"
+    assert report["evaluations"][0]["architecture"] == "mynets:build"
+    assert "-m ncverify_arch" in proc.stderr and "-p no:cacheprovider" in proc.stderr
