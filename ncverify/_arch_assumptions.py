@@ -10,9 +10,12 @@ theorem checks turn the results into :class:`ncverify.AssumptionOutcome` records
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ._errors import InvalidArchitecture
-from ._models import ArchitectureInfo, _positive_int, check_architecture
+
+if TYPE_CHECKING:  # ._models re-exports this module's names, so import it lazily
+    from ._models import ArchitectureInfo
 
 __all__ = [
     "ARCHITECTURE_ASSUMPTIONS",
@@ -69,6 +72,8 @@ def architecture_assumptions(
     ``nonlinear_widths()`` (4.1) or ``activation_slope_range()`` (4.2). The network is first
     checked with :func:`check_architecture` unless ``info`` from that call is passed.
     """
+    from ._models import _positive_int, check_architecture
+
     N = _positive_int(num_samples, "num_samples")
     if info is None:
         info = check_architecture(

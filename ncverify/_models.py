@@ -25,13 +25,22 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._activations import GammaTanh, make_activation
+from ._activations import GammaTanh, ReLU, Tanh, make_activation
+from ._arch_assumptions import ArchitectureAssumption, architecture_assumptions
 from ._errors import InvalidArchitecture, InvalidInput
+from ._plugins import load_architecture
 
 __all__ = [
+    "ArchitectureAssumption",
     "ArchitectureInfo",
+    "GammaTanh",
     "PyramidalMLP",
+    "ReLU",
+    "Tanh",
+    "architecture_assumptions",
     "check_architecture",
+    "load_architecture",
+    "make_activation",
 ]
 
 _PROBE_SAMPLES = 7
