@@ -1,7 +1,7 @@
 """Hypothesis strategies for ncverify's property tests and theorem checks.
 
 Networks, data sets and hyper-parameters (:mod:`ncverify._strategies_models`,
-:mod:`ncverify._datasets`).
+:mod:`ncverify._datasets`) and labelled feature matrices (:mod:`ncverify._strategies_data`).
 Every strategy takes keyword-only arguments and raises
 ``hypothesis.errors.InvalidArgument`` on bad ones; every generated value records the seed
 it is rebuilt from.
@@ -20,7 +20,9 @@ Example — a network satisfying JSWM's architecture assumptions and data to tra
 
 from __future__ import annotations
 
+from . import _strategies_data
 from ._datasets import Dataset, make_digits_subset, make_gaussian_clusters
+from ._strategies_data import *  # noqa: F403  (every data strategy, see its __all__)
 from ._strategies_models import (
     MAX_STABLE_LEARNING_RATE,
     VIOLATIONS,
@@ -44,4 +46,5 @@ __all__ = [
     "make_digits_subset",
     "make_gaussian_clusters",
     "training_hyperparameters",
+    *_strategies_data.__all__,
 ]

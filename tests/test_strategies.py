@@ -207,3 +207,13 @@ def test_bad_values_drawn_from_size_strategies(strategy, match):
 
     with pytest.raises(InvalidArgument, match=match):
         draw()
+
+
+def test_data_strategies_are_re_exported():
+    import ncverify.strategies as public
+    from ncverify import _strategies_data
+
+    assert _strategies_data.__all__
+    for name in _strategies_data.__all__:
+        assert getattr(public, name) is getattr(_strategies_data, name)
+        assert name in public.__all__
