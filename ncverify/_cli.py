@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from ._errors import NCVerifyError
 from ._profiles import PROFILES
+from ._reproduce import add_reproduce
 
 __all__ = ["SUBCOMMANDS", "CommandError", "main", "run_suite"]
 
@@ -341,7 +342,8 @@ def add_check(sub: argparse._SubParsersAction) -> None:
 # -- entry point ------------------------------------------------------------------
 
 #: One ``add_<name>(subparsers)`` function per subcommand, in help order.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_list, add_report, add_check]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_list, add_report, add_check,
+                                                                    add_reproduce]
 
 
 def build_parser() -> argparse.ArgumentParser:
