@@ -177,8 +177,12 @@ class _Compiled:
     def __call__(self, values: Mapping[str, Any]):
         import numpy as np
 
+        args = [np.asarray(values[n], dtype=float) for n in self.names]  # numpy: x/0 = inf
         with np.errstate(all="ignore"):
-            return self._f(*(values[n] for n in self.names))
+            try:
+                return self._f(*args)
+            except ZeroDivisionError:  # pragma: no cover - a constant sub-expression
+                return np.nan
 
 
 @dataclass(frozen=True)
