@@ -88,7 +88,8 @@ def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, args, message):
 
 
 def test_subcommands_are_registered_by_one_function_each():
-    assert [f.__name__ for f in SUBCOMMANDS] == ["add_list", "add_report", "add_check"]
+    assert [f.__name__ for f in SUBCOMMANDS] == ["add_list", "add_report", "add_check",
+                                                 "add_reproduce"]
 
 
 def test_report_with_counterexample_exits_1(tmp_path):
