@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ncverify import InvalidInput
+from ncverify import InvalidArchitecture, InvalidInput
 from ncverify.models import (
     GammaTanh,
     PyramidalMLP,
     ReLU,
     Tanh,
+    architecture_assumptions,
     check_architecture,
     make_activation,
 )
@@ -134,3 +137,41 @@ def test_pyramidal_mlp_respects_dtype():
 def test_pyramidal_mlp_rejects_bad_arguments(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         _net(**kwargs)
+
+
+# ---------------------------------------------------------------- assumptions
+
+
+@given(
+    widths=st.lists(st.integers(1, 10), min_size=1, max_size=3),
+    head=st.lists(st.integers(1, 10), min_size=0, max_size=2),
+    K=st.integers(2, 4), N=st.integers(1, 12),
+    act=st.sampled_from(["gamma_tanh", "relu", "tanh"]),
+)
+@settings(max_examples=40, deadline=None)
+def test_architecture_assumptions_match_their_definitions(widths, head, K, N, act):
+    net = PyramidalMLP(3, widths, head, K, act, seed=0)
+    got = architecture_assumptions(net, N)
+    all_widths = [*widths, *head, K]
+    tail = all_widths[1:]
+    assert got["wide_first_layer"].held == (widths[0] >= N)
+    assert got["non_increasing_widths"].held == all(
+        a >= b for a, b in itertools.pairwise(tail))
+    assert got["activation_slope"].held == (act == "gamma_tanh")
+    assert got["deep_linear_head"].held == (len(head) >= 1)
+    for a in got.values():
+        out = a.to_outcome()
+        assert out.held is a.held and out.status.value == "checked"
+    assert got["wide_first_layer"].measured == {"n_1": widths[0], "N": N}
+
+
+def test_architecture_assumptions_bad_arguments():
+    net = _net()
+    with pytest.raises(InvalidInput, match=r"num_samples must be a positive integer, got 0"):
+        architecture_assumptions(net, 0)
+    del net.input_dim
+    with pytest.raises(InvalidArchitecture, match=r"cannot tell the input dimension of "
+                                                  r"PyramidalMLP .* pass info=check_architecture"):
+        architecture_assumptions(net, 4)
+    info = check_architecture(net, input_dim=16, num_classes=4)
+    assert architecture_assumptions(net, 4, info=info)["wide_first_layer"].held is True
