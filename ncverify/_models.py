@@ -198,6 +198,8 @@ class ArchitectureInfo:
     ``head_bias``: whether a head layer is affine rather than linear (only possible with
     ``require_bias_free_head=False``). ``max_head_residual``: the largest relative
     ``‖Z_ℓ − Z_{ℓ-1}W_ℓᵀ‖_F / (‖Z_{ℓ-1}‖_F ‖W_ℓ‖_F)`` seen on the probe.
+    ``head_weights_are_parameters``: whether ``head_weights()`` returns the network's own
+    parameters (not copies or computed matrices), which training needs to follow them.
     """
 
     input_dim: int
@@ -214,6 +216,7 @@ class ArchitectureInfo:
     dtype: str
     device: str
     class_name: str = ""
+    head_weights_are_parameters: bool = True
 
     @property
     def depth(self) -> int | None:
@@ -443,4 +446,7 @@ def check_architecture(
         dtype=str(dtype).removeprefix("torch."),
         device=str(device),
         class_name=name,
+        head_weights_are_parameters=all(
+            any(W is p for p in net.parameters()) for W in Ws
+        ),
     )

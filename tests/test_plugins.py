@@ -138,6 +138,13 @@ def test_build_is_reproducible_and_keeps_global_rng(repo_on_path):
     assert not torch.equal(a.stem.weight, c.stem.weight)
 
 
+def test_head_weights_are_parameters_recorded():
+    assert _check(Toy()).head_weights_are_parameters is True
+    copied = Toy()
+    copied.head_weights = lambda: [copied.h1.weight.detach().clone(), copied.h2.weight]
+    assert _check(copied).head_weights_are_parameters is False
+
+
 def test_affine_head_allowed_only_when_asked():
     info = _check(Toy(head_bias=True), require_bias_free_head=False)
     assert info.head_bias is True
