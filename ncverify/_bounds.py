@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ._errors import InvalidInput
-from ._spec import Claim, _Relation, _sympify
+from ._spec import Claim
+from ._spec_expr import _Relation, _sympify
 
 __all__ = ["SymbolicReport", "check_bound_symbolically"]
 
