@@ -27,13 +27,18 @@ def plot_slug(*parts: str) -> str:
     return f"{readable}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:8]}"
 
 
-def _collect(report: Mapping[str, Any]) -> dict[tuple[str, str], list[float]]:
-    ratios: dict[tuple[str, str], list[float]] = {}
+_FLOOR = -12.0  # log10 ratios below this are drawn in the first bin
+
+
+def _collect(report: Mapping[str, Any]) -> dict[tuple[str, str], tuple[list, list]]:
+    """(theorem, claim) -> (ratios where every hypothesis held, ratios of 'outside' runs)."""
+    ratios: dict[tuple[str, str], tuple[list, list]] = {}
     for e in report.get("evaluations", ()):
         for c in e.get("claims", ()):
             r = _ratio(c)
             if r is not None and math.isfinite(r):
-                ratios.setdefault((e["theorem_id"], c["name"]), []).append(r)
+                pair = ratios.setdefault((e["theorem_id"], c["name"]), ([], []))
+                pair[e.get("verdict") == "outside"].append(r)
     return ratios
 
 
@@ -50,20 +55,27 @@ def ratio_plots(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     except Exception:
         return []
     out = []
-    for (theorem, claim), values in sorted(ratios.items()):
+    for (theorem, claim), (inside, outside) in sorted(ratios.items()):
+        values = inside + outside
         positive = [v for v in values if v > 0]
         log = bool(positive) and max(positive) / min(positive) > 100
         fig = Figure(figsize=(5.0, 2.6), dpi=100)
         ax = fig.add_subplot(1, 1, 1)
         if log:
-            data = [math.log10(v) for v in positive]
-            ax.hist(data, bins=min(40, max(5, len(data) // 4)), color="#4c72b0")
+            top = math.log10(max(positive))
+            floor = max(min(math.log10(v) for v in positive), top + _FLOOR)
+            groups = [[max(math.log10(v), floor) for v in g if v > 0] for g in (inside, outside)]
             ax.axvline(0.0, color="#c44e52", linestyle="--", label="bound (ratio 1)")
-            ax.set_xlabel("log10(measured / bound)")
+            ax.set_xlabel("log10(measured / bound)"
+                          + (f", clipped at {floor:.0f}" if floor > min(
+                              math.log10(v) for v in positive) else ""))
         else:
-            ax.hist(values, bins=min(40, max(5, len(values) // 4)), color="#4c72b0")
+            groups = [inside, outside]
             ax.axvline(1.0, color="#c44e52", linestyle="--", label="bound (ratio 1)")
             ax.set_xlabel("measured / bound")
+        ax.hist(groups, bins=min(40, max(5, len(values) // 4)), stacked=True,
+                color=["#4c72b0", "#bbbbbb"],
+                label=["every hypothesis held", "outside (a hypothesis failed)"])
         ax.set_ylabel("evaluations")
         ax.legend(loc="upper left", fontsize=7)
         title = f"{theorem}: {claim}"
@@ -73,8 +85,10 @@ def ratio_plots(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
         n_zero = len(values) - len(positive)
-        caption = (f"{theorem} / {claim}: measured/bound over {len(values)} evaluations, "
-                   f"max {max(values):.4g}, {sum(v > 1 for v in values)} above 1"
+        above = sum(v > 1 for v in inside)
+        caption = (f"{theorem} / {claim}: measured/bound over {len(values)} evaluations "
+                   f"({len(outside)} outside the hypotheses), max {max(values):.4g}; "
+                   f"{above} above 1 with every hypothesis held"
                    + (f"; {n_zero} zero ratios not shown on the log axis" if log and n_zero
                       else ""))
         out.append({"theorem": theorem, "claim": claim,
