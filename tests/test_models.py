@@ -175,3 +175,25 @@ def test_architecture_assumptions_bad_arguments():
         architecture_assumptions(net, 4)
     info = check_architecture(net, input_dim=16, num_classes=4)
     assert architecture_assumptions(net, 4, info=info)["wide_first_layer"].held is True
+
+
+def test_linearity_tolerance_by_dtype_and_tf32():
+    from ncverify._models import linearity_tolerance
+
+    assert linearity_tolerance(torch.float64) == 1e3 * torch.finfo(torch.float64).eps
+    assert linearity_tolerance(torch.float32, "cpu") == 1e3 * torch.finfo(torch.float32).eps
+    assert linearity_tolerance(torch.bfloat16) == 5e-2
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")  # enables TF32 products on CUDA
+    try:
+        assert linearity_tolerance(torch.float32, "cuda") == 1e-2
+        assert linearity_tolerance(torch.float64, "cuda") < 1e-12  # TF32 never touches float64
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+def test_low_precision_networks_pass_the_check(dtype):
+    net = _net(dtype=dtype)
+    info = check_architecture(net, input_dim=16, num_classes=4)
+    assert info.dtype == str(dtype).removeprefix("torch.")
