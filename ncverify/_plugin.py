@@ -20,6 +20,7 @@ controller prints the verdict table and writes the report (see ``docs/plugin.md`
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -47,6 +48,8 @@ THEOREM_KEY = "ncverify_theorem"
 HYPOTHESIS_KEY = "ncverify_hypothesis"
 INJECTED_KEY = "ncverify_failed_by_plugin"  # the test passed itself but recorded a counterexample
 ARCH_ENV = "NCVERIFY_ARCH"
+#: seconds between checkpoint reports of a long run (a crash then still leaves a report)
+CHECKPOINT_S = 120.0
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _ARCH_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}(\.{_IDENT})*$")
@@ -275,10 +278,29 @@ def ncverify_record(request: pytest.FixtureRequest):
         if evaluation.seed is None:
             changes["seed"] = seed
         evaluation = replace(evaluation, **changes)
-        node.user_properties.append((EVALUATION_KEY, evaluation.to_dict()))
+        node.user_properties.append((EVALUATION_KEY, _plain(evaluation.to_dict())))
         return evaluation
 
     return record
+
+
+def _to_builtin(obj: Any) -> Any:
+    """json ``default``: numpy / torch scalars and arrays to Python numbers and lists."""
+    if hasattr(obj, "tolist") and callable(obj.tolist):
+        return obj.tolist()
+    if hasattr(obj, "item") and callable(obj.item):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} value {obj!r:.80} is not JSON-serialisable")
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    """Plain JSON data (what pytest-xdist can ship and report.json can hold)."""
+    try:
+        return json.loads(json.dumps(d, default=_to_builtin, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"evaluation of {d.get('theorem_id')!r} holds a value that cannot be stored: {exc}; "
+            "use numbers, strings, lists and dicts in inputs and measured") from None
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -299,10 +321,12 @@ class _Collector:
         self.crashed: list[str] = []
         self.written = False
         self.session_started = False
+        self.checkpointed = time.time()
         self.paths: list[Path] = []
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session_started = True
+        self.checkpointed = time.time()
 
     # -- gathering ---------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -335,6 +359,16 @@ class _Collector:
         if report.when not in ("setup", "call"):
             self.finished.add(report.nodeid)
             self._progress()
+            if time.time() - self.checkpointed > CHECKPOINT_S:
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Rewrite the report (without plots) marked incomplete, so a crash leaves one."""
+        self.checkpointed = time.time()
+        written = self.written
+        self.write(None, ["checkpoint: the run was still in progress (a crash ended it "
+                          "if no later report replaced this one)"], plots=False)
+        self.written = written  # the final report is still to be written
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items or self.total is None:
@@ -389,7 +423,7 @@ class _Collector:
             reasons.append(f"{total - len(self.finished)} of {total} selected tests did not finish")
         self.write(int(exitstatus), reasons)
 
-    def write(self, exitstatus: int | None, reasons: list[str]) -> None:
+    def write(self, exitstatus: int | None, reasons: list[str], *, plots: bool = True) -> None:
         if self.settings.report_dir is None or _is_worker(self.config):
             return
         from ._report import build_report, write_report
@@ -402,7 +436,7 @@ class _Collector:
             incomplete_reasons=reasons, exitstatus=exitstatus,
             command=list(self.config.invocation_params.args),
             rootdir=str(self.config.rootpath))
-        self.paths = write_report(self.settings.report_dir, report)
+        self.paths = write_report(self.settings.report_dir, report, plots=plots)
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
         if _is_worker(config):

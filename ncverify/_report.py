@@ -333,29 +333,32 @@ def build_report(*, tests: Iterable[Mapping[str, Any]], profile: str, seed: int 
     return _encode(report)
 
 
-def write_report(directory: str | os.PathLike, report: Mapping[str, Any]) -> list[Path]:
+def write_report(directory: str | os.PathLike, report: Mapping[str, Any], *,
+                 plots: bool = True) -> list[Path]:
     """Write report.json, report.md, report.html (+ ratio plots) into ``directory``.
 
     Returns the paths written, HTML first. PNG figures found in
-    ``directory/figures/`` are embedded too.
+    ``directory/figures/`` are embedded too. ``plots=False`` (checkpoints) skips
+    the ratio plots and leaves existing plot files alone.
     """
     from ._report_plots import ratio_plots
     from ._report_render import render_html, render_markdown
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    plots = ratio_plots(report)
-    for old in directory.glob("ratio-*.png"):
-        if old.name not in {p["file"] for p in plots}:
-            old.unlink()
-    for p in plots:
+    figs = ratio_plots(report) if plots else []
+    if plots:
+        for old in directory.glob("ratio-*.png"):
+            if old.name not in {p["file"] for p in figs}:
+                old.unlink()
+    for p in figs:
         atomic_write(directory / p["file"], p["png"])
     fig_dir = directory / "figures"
     figures = [{"file": f"figures/{f.name}", "caption": f.stem, "png": f.read_bytes()}
                for f in sorted(fig_dir.glob("*.png"))] if fig_dir.is_dir() else []
     text = json.dumps(report, indent=1, sort_keys=False, allow_nan=False)
-    paths = [atomic_write(directory / "report.html", render_html(report, plots, figures)),
-             atomic_write(directory / "report.md", render_markdown(report, plots, figures)),
+    paths = [atomic_write(directory / "report.html", render_html(report, figs, figures)),
+             atomic_write(directory / "report.md", render_markdown(report, figs, figures)),
              atomic_write(directory / "report.json", text + "\n")]
     return paths
 

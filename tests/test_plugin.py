@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy  # noqa: F401  (imported before pytester's module snapshot)
 import pytest
 from _ncverify_synthetic import COUNTEREXAMPLE, SUITE
 
@@ -124,16 +125,47 @@ def test_a_recorded_counterexample_fails_the_test_and_shows_in_the_summary(pytes
     ])
 
 
-def test_record_rejects_non_evaluations(pytester):
+def test_record_validates_and_stores_plain_json(pytester):
     pytester.makepyfile("""
+        import numpy as np
         import pytest
         from ncverify import InvalidInput
+        from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
 
-        def test_bad(ncverify_record):
+        def build(inputs):
+            return Evaluation.build(
+                theorem_id="t", source="s", provenance="derived", inputs=inputs,
+                assumptions=[AssumptionOutcome("H", "checked", True)],
+                claims=[ClaimOutcome("c", 0.5, 1.0, held=True)])
+
+        def test_record(ncverify_record, request):
             with pytest.raises(InvalidInput, match="expects an ncverify Evaluation, got dict"):
                 ncverify_record({"verdict": "confirmed"})
+            with pytest.raises(InvalidInput, match="'t' holds a value that cannot be stored"):
+                ncverify_record(build({"f": object()}))
+            ncverify_record(build({"n": np.int64(3), "x": np.float64(0.5),
+                                   "v": np.arange(2), "nan": float("nan")}))
+            (stored,) = [v for k, v in request.node.user_properties
+                         if k == "ncverify_evaluation"]
+            assert stored["inputs"] == {"n": 3, "x": 0.5, "v": [0, 1], "nan": "nan"}
+            assert type(stored["inputs"]["n"]) is int and type(stored["inputs"]["x"]) is float
     """)
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_crash_still_leaves_a_checkpoint_report(pytester):
+    pytester.makeconftest("import ncverify._plugin\nncverify._plugin.CHECKPOINT_S = 0.0\n")
+    pytester.makepyfile(test_crash=COUNTEREXAMPLE.replace("2.0, 1.0", "0.5, 1.0") + """
+
+def test_zz_crash():
+    os._exit(3)
+""".replace("def test_zz", "import os\n\n\ndef test_zz"))
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ncverify-report=out")
+    assert result.ret == 3
+    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert report["complete"] is False
+    assert report["incomplete_reasons"][0].startswith("checkpoint: the run was still in progress")
+    assert [e["verdict"] for e in report["evaluations"]] == ["confirmed"]
 
 
 def test_evaluations_are_stored_on_the_report(pytester):
