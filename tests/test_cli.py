@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from _ncverify_synthetic import COUNTEREXAMPLE, PASSING
 
 import ncverify
-from ncverify._cli import SUBCOMMANDS, _summarise, build_parser, main
+from ncverify._cli import SUBCOMMANDS, _Progress, _summarise, build_parser, main
 
 
 def _ncverify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -155,3 +156,27 @@ def test_on_arch(ncverify_record, ncverify_arch):
     assert report["architecture"] == "mynets:build"
     assert report["evaluations"][0]["architecture"] == "mynets:build"
     assert "-m ncverify_arch" in proc.stderr and "-p no:cacheprovider" in proc.stderr
+
+
+class _Stream(io.StringIO):
+    def __init__(self, tty: bool):
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+def test_progress_is_a_bar_on_a_tty_and_plain_lines_otherwise():
+    tty, plain = _Stream(True), _Stream(False)
+    for stream in (tty, plain):
+        bar = _Progress(stream)
+        for done in (0, 1, 2, 3, 3, 4):
+            bar.update(done, 4)
+        bar.close()
+    assert tty.getvalue().startswith("\r[------------------------------] 0/4 tests")
+    assert "\r[##############################] 4/4 tests" in tty.getvalue()
+    assert tty.getvalue().endswith("\n") and tty.getvalue().count("\n") == 1
+    lines = plain.getvalue().splitlines()
+    assert [ln.split(" tests")[0] for ln in lines] == [
+        "ncverify: 0/4", "ncverify: 1/4", "ncverify: 2/4", "ncverify: 3/4", "ncverify: 4/4"]
