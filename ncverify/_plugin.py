@@ -421,7 +421,14 @@ class _Collector:
         total = session.testscollected or self.total or 0
         if len(self.finished) < total:
             reasons.append(f"{total - len(self.finished)} of {total} selected tests did not finish")
-        self.write(int(exitstatus), reasons)
+        try:
+            self.write(int(exitstatus), reasons)
+        except Exception:  # report the failure; the run's own outcome stays visible
+            import traceback
+
+            print("ncverify: writing the report failed (report.json is written first and "
+                  "may exist):\n" + traceback.format_exc(), file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def write(self, exitstatus: int | None, reasons: list[str], *, plots: bool = True) -> None:
         if self.settings.report_dir is None or _is_worker(self.config):

@@ -346,6 +346,8 @@ def write_report(directory: str | os.PathLike, report: Mapping[str, Any], *,
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=1, sort_keys=False, allow_nan=False)
+    json_path = atomic_write(directory / "report.json", text + "\n")  # the data first
     figs = ratio_plots(report) if plots else []
     if plots:
         for old in directory.glob("ratio-*.png"):
@@ -356,11 +358,9 @@ def write_report(directory: str | os.PathLike, report: Mapping[str, Any], *,
     fig_dir = directory / "figures"
     figures = [{"file": f"figures/{f.name}", "caption": f.stem, "png": f.read_bytes()}
                for f in sorted(fig_dir.glob("*.png"))] if fig_dir.is_dir() else []
-    text = json.dumps(report, indent=1, sort_keys=False, allow_nan=False)
-    paths = [atomic_write(directory / "report.html", render_html(report, figs, figures)),
-             atomic_write(directory / "report.md", render_markdown(report, figs, figures)),
-             atomic_write(directory / "report.json", text + "\n")]
-    return paths
+    return [atomic_write(directory / "report.html", render_html(report, figs, figures)),
+            atomic_write(directory / "report.md", render_markdown(report, figs, figures)),
+            json_path]
 
 
 def load_report(path: str | os.PathLike) -> dict[str, Any]:

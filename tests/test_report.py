@@ -272,3 +272,19 @@ def test_write_report_removes_stale_plots(tmp_path):
     pngs = [p.name for p in tmp_path.glob("ratio-*.png")]
     assert len(pngs) == 1 and pngs[0].startswith("ratio-a-c1-")
     assert json.loads((tmp_path / "report.json").read_text()) == report
+
+
+@pytest.mark.parametrize("quantities", [
+    [0.7] * 50,                          # identical ratios: numpy cannot bin a zero range
+    [0.7, 0.7 * (1 + 1e-15)],            # a range below float resolution
+    [0.5],                               # a single evaluation
+    [0.0, 0.0, 1e-300, 0.9, 3.0],        # zeros, subnormal scale and a violation (log axis)
+])
+def test_ratio_plots_survive_degenerate_data(quantities):
+    from ncverify._report_plots import ratio_plots
+
+    evs = [_evaluation("p", q, a_held=i % 2 == 0) for i, q in enumerate(quantities)]
+    report = build_report(tests=_tests(evs), profile="ci", seed=1)
+    (plot,) = ratio_plots(report)
+    assert plot["png"].startswith(b"\x89PNG") and plot["file"].startswith("ratio-p-c1-")
+    assert f"over {len(quantities)} evaluations" in plot["caption"]
