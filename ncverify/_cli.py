@@ -19,6 +19,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -199,8 +200,10 @@ def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | N
     stream.write(f"ncverify: running {' '.join(cmd[1:])}\n")
     stream.flush()
     with open(log, "wb") as logf:
+        # Own session: a terminal Ctrl-C reaches only us, and we forward exactly one
+        # SIGINT, so pytest's incomplete-report writing is not interrupted twice.
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             while proc.poll() is None:
                 state = _read_progress(progress)
@@ -208,7 +211,7 @@ def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | N
                     bar.update(*state)
                 time.sleep(0.2)
         except KeyboardInterrupt:
-            proc.send_signal(2)  # SIGINT: pytest writes its incomplete report and stops
+            proc.send_signal(signal.SIGINT)  # pytest writes its incomplete report, stops
             try:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -180,3 +182,28 @@ def test_progress_is_a_bar_on_a_tty_and_plain_lines_otherwise():
     lines = plain.getvalue().splitlines()
     assert [ln.split(" tests")[0] for ln in lines] == [
         "ncverify: 0/4", "ncverify: 1/4", "ncverify: 2/4", "ncverify: 3/4", "ncverify: 4/4"]
+
+
+def test_ctrl_c_gives_130_and_an_incomplete_report(tmp_path):
+    _suite(tmp_path, test_slow=PASSING + '''
+
+def test_zz_slow():
+    import time
+    time.sleep(120)
+''')
+    proc = subprocess.Popen([sys.executable, "-m", "ncverify._cli", "report", "--out", "out"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    progress = tmp_path / "out" / ".progress"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until the three quick tests finished
+        if progress.exists() and progress.read_text().startswith("3 "):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted; partial report in out" in err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["complete"] is False and len(report["evaluations"]) == 3
+    assert report["incomplete_reasons"][0] == "interrupted (KeyboardInterrupt)"
