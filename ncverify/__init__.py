@@ -102,6 +102,14 @@ _LAZY: dict[str, str] = {
     "factorizations": "._strategies_jswm",
     "gd_steps": "._strategies_gd",
     "ufm_points": "._strategies_gd",
+    # training under GD with weight decay, sharpness (public module ncverify.train;
+    # the function itself is ncverify.train.train, the module name being taken)
+    "DIVERGENCE_FACTOR": "._train",
+    "TrainingConfig": "._train",
+    "TrainingRun": "._train",
+    "Trajectory": "._train",
+    "Sharpness": "._sharpness",
+    "sharpness": "._sharpness",
 }
 
 __all__ = [

@@ -1,0 +1,34 @@
+"""Training under gradient descent with weight decay, and sharpness (see ``docs/training.md``).
+
+Re-exports :mod:`ncverify._train` (full-batch GD on the spec's MSE loss with weight decay,
+trajectory, balancedness recursion check, divergence outcome) and :mod:`ncverify._sharpness`
+(largest Hessian eigenvalue by power iteration on Hessian-vector products)::
+
+    from ncverify.train import train
+    run = train(net, X, y, lr=0.3, weight_decay=3e-3, steps=10_000, seed=0)
+    run.outcome, run.final["eps1"], run.max_recursion_residual
+"""
+
+from __future__ import annotations
+
+from ._sharpness import Sharpness, hessian_vector_product, sharpness
+from ._train import (
+    DIVERGENCE_FACTOR,
+    TrainingConfig,
+    TrainingRun,
+    Trajectory,
+    resolve_device,
+    train,
+)
+
+__all__ = [
+    "DIVERGENCE_FACTOR",
+    "Sharpness",
+    "TrainingConfig",
+    "TrainingRun",
+    "Trajectory",
+    "hessian_vector_product",
+    "resolve_device",
+    "sharpness",
+    "train",
+]
