@@ -41,6 +41,9 @@ _LAZY: dict[str, str] = {
     "get_profile": "._profiles",
     "current_profile": "._profiles",
     "current_seed": "._profiles",
+    # run reports (plugin / `ncverify report`)
+    "load_report": "._report",
+    "evaluations_from_report": "._report",
     # networks: protocol, JSWM family, activations, plug-in loading
     "ArchitectureAssumption": "._arch_assumptions",
     "ArchitectureInfo": "._models",
