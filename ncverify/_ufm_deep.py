@@ -135,7 +135,7 @@ def deep_linear_optimum(K: int, n: int, lambdas: Sequence) -> DeepOptimum:
             raise SolverFailed(f"no root of R in (0,1) although r={r} <= r*={r_star}",
                                solver="sympy", status="no_root")
         a, b = max(refined, key=lambda ab: ab[0])
-        if not a <= q <= b and not a > q:  # the optimal root must lie at or right of q
+        if b < q:  # r <= r* puts the largest root at or right of q
             raise SolverFailed(f"largest root interval [{a}, {b}] lies left of q={q} although "
                                f"r <= r*: inconsistent root isolation", solver="sympy",
                                status="inconsistent")

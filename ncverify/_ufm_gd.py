@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ._errors import InvalidInput, TrainingDiverged
+from ._errors import InvalidInput, ProblemTooLarge, TrainingDiverged
 from ._ufm_closed import _check_classes, _check_lambda
 
 __all__ = ["UFMFit", "fit_ufm", "gd_step_size"]
@@ -142,7 +142,7 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
             hidden_lambdas: Sequence[float] = (), bias: bool = False, width: int | None = None,
             method: str = "lbfgs", max_steps: int = 2000, grad_tol: float = 1e-11,
             step_size: float | None = None, seed: int = 0, device="cpu",
-            init_scale: float = 1.0) -> UFMFit:
+            init_scale: float = 1.0, max_bytes: int = 2 * 1024**3) -> UFMFit:
     """Train the UFM ``loss`` ("mse" or "ce") in float64 from a seeded random start.
 
     ``width`` = feature dimension p (default K; every hidden layer has width p).
@@ -152,7 +152,9 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
     away from the spurious basin of ``t = 0`` that exists for ``m ≥ 3``. Drawn on CPU
     from ``torch.Generator().manual_seed(seed)`` and moved to ``device``. ``step_size``
     (GD only) defaults to :func:`gd_step_size` at the start. Raises
-    :class:`TrainingDiverged` on a non-finite or exploding objective.
+    :class:`TrainingDiverged` on a non-finite or exploding objective, and
+    :class:`ProblemTooLarge` (before allocating) when parameters, gradients and the
+    L-BFGS history (≈ 6 copies of the parameters) would exceed ``max_bytes``.
     """
     import torch
 
@@ -175,6 +177,12 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
         raise InvalidInput(f"max_steps={max_steps!r} must be a positive integer")
     if step_size is not None and not (math.isfinite(step_size) and step_size > 0):
         raise InvalidInput(f"step_size={step_size!r} must be finite and positive")
+    need = 8 * (p * K * n + len(hl) * p * p + K * p) * 6  # params, grads, L-BFGS history
+    if need > max_bytes:
+        raise ProblemTooLarge(
+            f"UFM training with K={K}, n={n}, width={p}, m={2 + len(hl)} needs about "
+            f"{need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); reduce n or "
+            f"width, or raise max_bytes deliberately")
     dev = torch.device(device)
     # These problems are tiny (K×N ≤ a few thousand entries): intra-op threads only add
     # contention (measured 100× slower on a loaded 2-core machine), so run single-threaded
