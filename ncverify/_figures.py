@@ -126,7 +126,7 @@ def plot_layer_metrics(out_dir: str | Path, basename: str, *, layer_index: Seque
                          *(float(v) for v in vals[:, j])])
         ok = np.isfinite(mean)
         log = name in _LOG_METRICS and bool(np.all(mean[ok] > 0))
-        _band(ax, x[ok], mean[ok], std[ok], log=log, label=name)
+        _band(ax, x[ok], mean[ok], std[ok], log=log, label="mean ± 1 std over seeds")
         if log:
             ax.set_yscale("log")
         ax.axvspan(first_linear - 0.5, x.max() + 0.5, color="0.85", alpha=0.5, lw=0,

@@ -50,7 +50,8 @@ ACTIVATIONS = ("relu", "gamma_tanh")  # names of ncverify._activations
 @dataclass
 class ReproduceResult:
     """What a reproduction measured: ``config``, per-figure ``data`` (plain lists, the
-    numbers that were plotted), the ``files`` written, ``wall_time_s`` and the number of
+    numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
+    (this process's CPU time: the cost without other processes' load) and the number of
     ``diverged`` runs (counted, recorded as NaN, left out of means)."""
 
     experiment: str
@@ -58,12 +59,13 @@ class ReproduceResult:
     data: dict[str, Any]
     files: list[str] = field(default_factory=list)
     wall_time_s: float = 0.0
+    cpu_time_s: float = 0.0
     diverged: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {"experiment": self.experiment, "config": self.config, "data": self.data,
                 "files": self.files, "wall_time_s": self.wall_time_s,
-                "diverged": self.diverged}
+                "cpu_time_s": self.cpu_time_s, "diverged": self.diverged}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -178,17 +180,20 @@ def _eps1(Z_out, y, num_classes: int) -> float:
 
 
 def _fit(net, X, y, *, cfg, steps: int, weight_decay: float, seed: int, record_steps,
-         on_record, bar) -> bool:
+         on_record, bar) -> float | None:
     """Train ``net`` in place with :func:`ncverify._train.train`, step size ``lr`` then
     ``0.1·lr`` from ``⌊0.8·steps⌋`` on; ``on_record(t, net)`` after ``t`` steps for each
     ``t`` in ``record_steps``. Runs as consecutive ``train`` segments split at the record
     steps and the drop (plain GD has no state beyond the weights, so this is the same
-    trajectory). ``False`` if a segment diverged."""
+    trajectory). Returns the largest relative residual of the exact one-step recursion
+    ``D⁺ = (1−ηλ)²D + η²(G_{ℓ+1}ᵀG_{ℓ+1} − G_ℓG_ℓᵀ)`` over the head pairs and steps (spec
+    §4, checked by ``train``; NaN without a head pair), or ``None`` if a segment diverged."""
     from ._train import train
 
     drop = int(LR_DROP_AT * steps)
     bounds = sorted({0, drop, steps, *(t for t in record_steps if 0 <= t <= steps)})
     wanted = set(record_steps)
+    residual = math.nan
     for a, b in itertools.pairwise(bounds):
         if a in wanted and on_record is not None:
             on_record(a, net)
@@ -196,11 +201,13 @@ def _fit(net, X, y, *, cfg, steps: int, weight_decay: float, seed: int, record_s
                     weight_decay=weight_decay, steps=b - a, seed=seed, device=cfg["device"],
                     dtype=cfg["dtype"], record_every=max(1, b - a), metrics_every=0)
         if run.diverged:
-            return False
+            return None
+        if not math.isnan(run.max_recursion_residual):
+            residual = max(run.max_recursion_residual, 0.0 if math.isnan(residual) else residual)
         bar.advance(b - a)
     if steps in wanted and on_record is not None:
         on_record(steps, net)
-    return True
+    return residual
 
 
 def _layer_metrics(net, X, y, cfg, layers: list[int]) -> dict[str, list[float]]:
@@ -272,7 +279,8 @@ def _setup(preset, dataset, overrides, *, seed):
 
 def _widths(cfg, head_depth: int) -> tuple[list[int], list[int]]:
     w = cfg["width"]
-    nonlinear = [max(w, cfg["num_samples"])] + [w] * (NUM_NONLINEAR - 1)
+    first = cfg["first_width"] or max(w, cfg["num_samples"])
+    nonlinear = [max(first, w)] + [w] * (NUM_NONLINEAR - 1)
     return nonlinear, [w] * (head_depth - 1)
 
 
@@ -289,7 +297,7 @@ def jswm_layers(*, preset: str = "small", dataset: str = "digits", width: int | 
     ``jswm-layers-<dataset>.json``. ``progress=None``: a bar when stderr is a TTY.
     """
 
-    t0 = time.monotonic()
+    t0 = (time.monotonic(), time.process_time())
     cfg, X, y = _setup(preset, dataset, dict(width=width, n_per_class=n_per_class, steps=steps,
                                              seeds=seeds, lr=lr, device=device,
                                              activation=activation), seed=seed)
@@ -311,6 +319,7 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
     names = ("nc1", "nc2", "balancedness", "negativity")
     per_layer = {m: np.full((cfg["seeds"], len(shown)), np.nan) for m in names}
     traj = np.full((cfg["seeds"], len(rec), len(pairs)), np.nan)
+    residuals = np.full(cfg["seeds"], np.nan)
     grams: list[tuple[str, np.ndarray]] = []
     diverged = 0
     bar = Progress(cfg["seeds"] * cfg["steps"], "jswm-layers", enabled=progress)
@@ -322,12 +331,13 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
             Ws = _all_weights(net)
             traj[s, rec.index(t)] = [_balancedness(Ws[l - 1], Ws[l]) for l in pairs]
 
-        ok = _fit(net, X, y, cfg=cfg, steps=cfg["steps"], weight_decay=wd, seed=seed + s,
-                  record_steps=rec, on_record=on_record, bar=bar)
-        if not ok:
+        residual = _fit(net, X, y, cfg=cfg, steps=cfg["steps"], weight_decay=wd, seed=seed + s,
+                        record_steps=rec, on_record=on_record, bar=bar)
+        if residual is None:
             diverged += 1
             traj[s] = np.nan  # a diverged run is left out entirely
             continue
+        residuals[s] = residual
         values = _layer_metrics(net, X, y, cfg, shown)
         for m in names:
             per_layer[m][s] = values[m]
@@ -368,8 +378,10 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
               "record_steps": rec, "pairs": pairs, "pair_is_linear": linear,
               "pair_balancedness": _nan_list(traj), "predicted": _nan_list(predicted),
               "predicted_decay": decay.tolist(),
+              "max_recursion_residual": _nan_list(residuals),
               "grams": {label: G.tolist() for label, G in grams}})
-    result.wall_time_s = time.monotonic() - t0
+    result.wall_time_s = time.monotonic() - t0[0]
+    result.cpu_time_s = time.process_time() - t0[1]
     files.append(_write_summary(out, base, result))
     result.files = [str(f) for f in files]
     _write_summary(out, base, result)
@@ -391,7 +403,7 @@ def jswm_head_depth(*, preset: str = "small", dataset: str = "digits",
     Writes ``jswm-head-depth-<dataset>-{nc,gram}.{png,csv}`` and ``…-<dataset>.json``.
     """
 
-    t0 = time.monotonic()
+    t0 = (time.monotonic(), time.process_time())
     cfg, X, y = _setup(preset, dataset, dict(width=width, n_per_class=n_per_class,
                                              head_depth_steps=steps, head_depth_seeds=seeds,
                                              lr=lr, device=device, activation=activation),
@@ -414,7 +426,7 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
     cfg.update(head_depths=list(head_depths), weight_decays=list(weight_decays),
                num_nonlinear=NUM_NONLINEAR)
     S, n_steps = cfg["head_depth_seeds"], cfg["head_depth_steps"]
-    names = ("nc1", "nc2", "kappa_WL", "kappa_A_root", "eps1", "eps2")
+    names = ("nc1", "nc2", "kappa_WL", "kappa_A_root", "eps1", "eps2", "recursion_residual")
     vals = {m: np.full((len(weight_decays), len(head_depths), S), np.nan) for m in names}
     grams: list[tuple[str, np.ndarray]] = []
     diverged = 0
@@ -425,10 +437,12 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
             for s in range(S):
                 nonlinear, head = _widths(cfg, depth)
                 net = _build_net(cfg, nonlinear, head, seed=seed + s)
-                if not _fit(net, X, y, cfg=cfg, steps=n_steps, weight_decay=wd,
-                            seed=seed + s, record_steps=[], on_record=None, bar=bar):
+                residual = _fit(net, X, y, cfg=cfg, steps=n_steps, weight_decay=wd,
+                                seed=seed + s, record_steps=[], on_record=None, bar=bar)
+                if residual is None:
                     diverged += 1
                     continue
+                vals["recursion_residual"][i, j, s] = residual
                 feats = _features(net, X)
                 Ws = _all_weights(net)
                 Z_pen = feats[-2]
@@ -467,7 +481,8 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
         data={"head_depths": list(head_depths), "weight_decays": list(weight_decays),
               **{m: _nan_list(v) for m, v in vals.items()},
               "grams": {label: G.tolist() for label, G in grams}})
-    result.wall_time_s = time.monotonic() - t0
+    result.wall_time_s = time.monotonic() - t0[0]
+    result.cpu_time_s = time.process_time() - t0[1]
     files.append(_write_summary(out, base, result))
     result.files = [str(f) for f in files]
     _write_summary(out, base, result)
@@ -525,7 +540,8 @@ def _run_command(args) -> int:
                   device=args.device, out_dir=args.out_dir)
     for path in result.files:
         print(path)
-    print(f"{result.experiment}: {result.wall_time_s:.1f} s, {result.diverged} diverged run(s)")
+    print(f"{result.experiment}: {result.wall_time_s:.1f} s wall, {result.cpu_time_s:.1f} s CPU, "
+          f"{result.diverged} diverged run(s)")
     return 0
 
 

@@ -32,7 +32,9 @@ class Preset:
     ``head_depth_seeds``: runs per setting; ``lr``: initial step size (dropped ×0.1
     after 80% of the steps, as in JSWM); ``records``: trajectory points;
     ``cluster_dim`` / ``cluster_classes``: shape of the ``clusters`` data;
-    ``dtype``: training dtype; ``device``: ``auto`` = CUDA when available.
+    ``dtype``: training dtype; ``device``: ``auto`` = CUDA when available;
+    ``first_width``: width of the first layer (``None``: ``max(width, N)``; at MNIST size
+    ``n_1 ≥ N = 60,000`` is out of reach, as in JSWM's own experiments).
     """
 
     name: str
@@ -48,6 +50,7 @@ class Preset:
     cluster_classes: int
     dtype: str = "float64"
     device: str = "cpu"
+    first_width: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -58,13 +61,13 @@ PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", n_per_class=3, width=16, steps=100, head_depth_steps=50, seeds=2,
                    head_depth_seeds=2, lr=0.5, records=6, cluster_dim=12, cluster_classes=4),
     # the 2-core CPU default: each command a few minutes
-    "small": Preset("small", n_per_class=10, width=64, steps=8000, head_depth_steps=3000,
-                    seeds=5, head_depth_seeds=3, lr=0.5, records=41, cluster_dim=32,
+    "small": Preset("small", n_per_class=10, width=64, steps=6000, head_depth_steps=2000,
+                    seeds=5, head_depth_seeds=3, lr=0.5, records=31, cluster_dim=32,
                     cluster_classes=10),
     # MNIST-sized shapes for a GPU (clusters: 60,000 × 784)
-    "gpu": Preset("gpu", n_per_class=None, width=1024, steps=20000, head_depth_steps=20000,
-                  seeds=5, head_depth_seeds=5, lr=0.1, records=100, cluster_dim=784,
-                  cluster_classes=10, dtype="float32", device="auto"),
+    "gpu": Preset("gpu", n_per_class=None, width=512, steps=5000, head_depth_steps=3000,
+                  seeds=5, head_depth_seeds=3, lr=0.2, records=51, cluster_dim=784,
+                  cluster_classes=10, dtype="float32", device="auto", first_width=1024),
 }
 
 _GPU_CLUSTERS_PER_CLASS = 6000
