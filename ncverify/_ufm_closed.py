@@ -45,6 +45,8 @@ def _check_classes(K, n) -> tuple[int, int]:
 
 
 def _check_lambda(name: str, value) -> float:
+    if isinstance(value, bool):
+        raise InvalidInput(f"{name}={value!r} is a bool, not a regularisation strength")
     try:
         x = float(value)
     except (TypeError, ValueError):

@@ -155,9 +155,9 @@ def test_deep_exact_tie_at_the_threshold():
 
 def test_deep_threshold_jumps_for_m3():
     """For m ≥ 3 the optimal singular value jumps from x > q to 0 at β*."""
-    below = deep_linear_optimum(3, 2, [1e-2, 1e-2, 0.999 * 1e-2 * 0.0 + 1e-2])
-    assert below.beta_star == pytest.approx(0.5 ** (1 / 3) / 2, rel=1e-12)
-    scale = (below.beta_star / below.beta) ** 3
+    ref = deep_linear_optimum(3, 2, [1e-2, 1e-2, 1e-2])
+    assert ref.beta_star == pytest.approx(0.5 ** (1 / 3) / 2, rel=1e-12)
+    scale = (ref.beta_star / ref.beta) ** 3  # β ∝ λ_3^{1/3}: this puts β exactly at β*
     lo = deep_linear_optimum(3, 2, [1e-2, 1e-2, 1e-2 * scale * 0.999])
     hi = deep_linear_optimum(3, 2, [1e-2, 1e-2, 1e-2 * scale * 1.001])
     assert lo.collapsed and lo.x > 0.5 and not hi.collapsed and hi.x == 0.0
@@ -187,6 +187,7 @@ def test_symbolic_deep_stationarity(m):
         (lambda: ce_optimum(3, 2, 0.0, 0.1), r"lambda_W=0.0 must be a finite positive"),
         (lambda: ce_optimum(3, 2, 0.1, float("nan")), r"lambda_H=nan must be a finite positive"),
         (lambda: two_factor_mse_optimum(3, 2, "a", 0.1), r"lambda_W='a' is not a real number"),
+        (lambda: two_factor_mse_optimum(3, 2, True, 0.1), r"lambda_W=True is a bool"),
         (lambda: deep_linear_optimum(3, 2, [0.1]), r"len\(lambdas\)=1: .* 2 <= m <= 12"),
         (lambda: deep_linear_optimum(3, 2, 0.1), r"must be a sequence"),
         (lambda: deep_linear_optimum(3, 2, [0.1, -1.0]), r"lambdas\[1\]=-1.0 must be"),
