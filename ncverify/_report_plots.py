@@ -105,7 +105,8 @@ def _plot(theorem: str, claim: str, inside: list, outside: list, Figure) -> dict
     above = sum(v > 1 for v in inside)
     caption = (f"{theorem} / {claim}: measured/bound over {len(values)} evaluations "
                f"({len(outside)} outside the hypotheses), max {max(values):.4g}; "
-               f"{above} above 1 with every hypothesis held"
+               f"{above} above 1 with every hypothesis held (the claim's tolerance decides "
+               "held / failed)"
                + (f"; {n_zero} zero ratios not shown on the log axis" if log and n_zero
                   else ""))
     return {"theorem": theorem, "claim": claim,
