@@ -315,3 +315,33 @@ def test_registry_and_specs_import_without_torch_or_sympy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_plugin_returning_non_specs_is_reported(monkeypatch):
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "_LOADED", False)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [_EntryPoint("odd", [1, 2])])
+    with pytest.raises(NCVerifyError, match=r"'odd'.*catalog holds non-TheoremSpec objects"):
+        all_theorems()
+
+
+def test_check_merges_spec_and_assumption_measurements():
+    calls = []
+
+    def spec_measure(snapshot):
+        calls.append("spec")
+        return {"x": snapshot["x"], "e": 0.5}
+
+    def h_measure(snapshot):
+        calls.append("h")
+        return {"h": snapshot["h"]}
+
+    spec = TheoremSpec(
+        id="m", title="m", source=SRC, provenance="qualitative",
+        assumptions=(Assumption("H", "h below one", "h < 1", measurement=h_measure),
+                     Assumption("H2", "same measurement again", "h < 2",
+                                measurement=h_measure)),
+        claims=(Claim("c", "x", "<=", "2*e"),), measurement=spec_measure)
+    e = spec.check({"x": 0.7, "h": 0.2}, seed=4, inputs={"k": 1})
+    assert e.verdict is Verdict.CONFIRMED and calls == ["spec", "h"]  # each function once
+    assert e.measured == {"x": 0.7, "e": 0.5, "h": 0.2} and e.seed == 4
