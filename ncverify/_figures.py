@@ -34,6 +34,7 @@ _METRIC_LABELS = {
     "negativity": "negativity  ‖H − σ(H)‖_op / ‖H‖_op",
     "kappa_WL": "κ(W_L)",
     "kappa_A_root": "κ(A)^{1/L2}",
+    "accuracy": "training accuracy (argmax of Z_L)",
 }
 _LOG_METRICS = {"nc1", "nc2", "balancedness", "kappa_WL", "kappa_A_root"}
 
@@ -191,16 +192,17 @@ def plot_pair_balancedness(out_dir: str | Path, basename: str, *, steps: np.ndar
 def plot_head_depth(out_dir: str | Path, basename: str, *, head_depths: Sequence[int],
                     weight_decays: Sequence[float], metrics: dict[str, np.ndarray],
                     title: str) -> tuple[Path, Path]:
-    """NC1, NC2 and κ(W_L) with κ(A)^{1/L2} overlaid, against head depth L2.
+    """NC1, NC2 and κ(W_L) with κ(A)^{1/L2} overlaid, against head depth L2, and the
+    training accuracy (a run that leaves classes unfitted has meaningless NC2).
 
     ``metrics[name]`` has shape (weight decays, depths, seeds) for names
-    ``nc1``, ``nc2``, ``kappa_WL``, ``kappa_A_root``. CSV columns:
+    ``nc1``, ``nc2``, ``kappa_WL``, ``kappa_A_root``, ``accuracy``. CSV columns:
     ``metric, weight_decay, head_depth, mean, std, seed_0, ...``.
     """
     out_dir = Path(out_dir)
     plt = _pyplot()
     x = np.asarray(head_depths)
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.6))
+    fig, axes = plt.subplots(1, 4, figsize=(16.5, 3.6))
     rows = []
     num_seeds = next(iter(metrics.values())).shape[2]
     stats = {}
@@ -212,11 +214,13 @@ def plot_head_depth(out_dir: str | Path, basename: str, *, head_depths: Sequence
             for j, depth in enumerate(head_depths):
                 rows.append([name, float(wd), int(depth), float(mean[i, j]), float(std[i, j]),
                              *(float(v) for v in vals[i, j])])
-    panels = [("nc1", axes[0]), ("nc2", axes[1]), ("kappa_WL", axes[2])]
+    panels = [("nc1", axes[0]), ("nc2", axes[1]), ("kappa_WL", axes[2]),
+              ("accuracy", axes[3])]
     for i, wd in enumerate(weight_decays):
         for name, ax in panels:
             mean, std = stats[name]
-            _band(ax, x, mean[i], std[i], log=True, label=f"λ = {wd:g}", color=f"C{i}")
+            _band(ax, x, mean[i], std[i], log=name != "accuracy", label=f"λ = {wd:g}",
+                  color=f"C{i}")
         mean, _ = stats["kappa_A_root"]
         axes[2].plot(x, mean[i], linestyle="--", marker="x", color=f"C{i}",
                      label=f"κ(A)^(1/L2), λ = {wd:g}")
@@ -224,10 +228,10 @@ def plot_head_depth(out_dir: str | Path, basename: str, *, head_depths: Sequence
         axes[1].plot(x, mean[i], linestyle="--", marker="x", color=f"C{i}", alpha=0.6,
                      label=f"κ(A)^(1/L2), λ = {wd:g}")
     for name, ax in panels:
-        ax.set_yscale("log")
+        ax.set_yscale("linear" if name == "accuracy" else "log")
         ax.set_xticks(x)
         ax.set_xlabel("linear head depth L2")
-        ax.set_title(_METRIC_LABELS[name] + ("  of Z_{L−1}" if name != "kappa_WL" else ""),
+        ax.set_title(_METRIC_LABELS[name] + ("  of Z_{L−1}" if name in ("nc1", "nc2") else ""),
                      fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)

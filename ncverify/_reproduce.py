@@ -426,7 +426,8 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
     cfg.update(head_depths=list(head_depths), weight_decays=list(weight_decays),
                num_nonlinear=NUM_NONLINEAR)
     S, n_steps = cfg["head_depth_seeds"], cfg["head_depth_steps"]
-    names = ("nc1", "nc2", "kappa_WL", "kappa_A_root", "eps1", "eps2", "recursion_residual")
+    names = ("nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy", "eps1", "eps2",
+             "recursion_residual")
     vals = {m: np.full((len(weight_decays), len(head_depths), S), np.nan) for m in names}
     grams: list[tuple[str, np.ndarray]] = []
     diverged = 0
@@ -455,6 +456,7 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
                 v["kappa_WL"][i, j, s] = condition_number(Ws[-1])
                 v["kappa_A_root"][i, j, s] = condition_number(A) ** (1.0 / depth)
                 v["eps1"][i, j, s] = _eps1(feats[-1], y, cfg["num_classes"])
+                v["accuracy"][i, j, s] = float((feats[-1].argmax(dim=1) == y).double().mean())
                 v["eps2"][i, j, s] = (_balancedness(Ws[-2], Ws[-1]) if depth >= 2
                                       else math.nan)
                 if i == 0 and s == 0:
@@ -469,7 +471,7 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
     files = []
     files += _figures.plot_head_depth(
         out, f"{base}-nc", head_depths=list(head_depths), weight_decays=list(weight_decays),
-        metrics={m: vals[m] for m in ("nc1", "nc2", "kappa_WL", "kappa_A_root")},
+        metrics={m: vals[m] for m in ("nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy")},
         title=f"{NUM_NONLINEAR} nonlinear + L2 linear layers, mean ± 1 std\n{tag}")
     if grams:
         files += _figures.plot_grams(

@@ -134,8 +134,8 @@ def test_head_depth_csv_reproduces_the_plotted_numbers(head_depth):
     result, out = head_depth
     data = result.data
     rows = read_csv(out / "jswm-head-depth-clusters-nc.csv")
-    assert {r["metric"] for r in rows} == {"nc1", "nc2", "kappa_WL", "kappa_A_root"}
-    assert len(rows) == 4 * 2 * 3
+    assert {r["metric"] for r in rows} == {"nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy"}
+    assert len(rows) == 5 * 2 * 3
     for row in rows:
         i = data["weight_decays"].index(_f(row["weight_decay"]))
         j = data["head_depths"].index(int(row["head_depth"]))
