@@ -1,9 +1,10 @@
 """The theorem registry: built-in catalogs plus plug-in catalogs.
 
-Built-in catalogs are modules of :mod:`ncverify.catalog` with a ``THEOREMS``
-tuple. Plug-ins declare an entry point in the group ``ncverify.theorems``
-whose object is a :class:`~ncverify._spec.TheoremSpec`, an iterable of specs,
-a module with ``THEOREMS``, or a callable returning specs::
+Built-in catalogs are the (public) modules of :mod:`ncverify.catalog`, found with
+:mod:`pkgutil`, each with a ``THEOREMS`` tuple: adding a module there is enough.
+Plug-ins declare an entry point in the group ``ncverify.theorems`` whose object is
+a :class:`~ncverify._spec.TheoremSpec`, an iterable of specs, a module with
+``THEOREMS``, or a callable returning specs::
 
     [project.entry-points."ncverify.theorems"]
     mypaper = "mypackage.theorems:THEOREMS"
@@ -22,10 +23,9 @@ from importlib.metadata import entry_points
 from ._errors import InvalidInput, NCVerifyError
 from ._spec import TheoremSpec, specs_from
 
-__all__ = ["ENTRY_POINT_GROUP", "all_theorems", "get_theorem", "register"]
+__all__ = ["ENTRY_POINT_GROUP", "all_theorems", "builtin_catalogs", "get_theorem", "register"]
 
 ENTRY_POINT_GROUP = "ncverify.theorems"
-BUILTIN_CATALOGS = ("ncverify.catalog.jswm", "ncverify.catalog.gd")
 
 _REGISTRY: dict[str, TheoremSpec] = {}
 _LOADED = False
@@ -51,13 +51,24 @@ def register(spec: TheoremSpec, *, replace: bool = False) -> TheoremSpec:
     return spec
 
 
+def builtin_catalogs() -> tuple[str, ...]:
+    """Module names of the built-in catalogs: every public module of ``ncverify.catalog``."""
+    import pkgutil
+
+    from . import catalog
+
+    return tuple(sorted(f"{catalog.__name__}.{m.name}"
+                        for m in pkgutil.iter_modules(catalog.__path__)
+                        if not m.name.startswith("_")))
+
+
 def _load() -> None:
     global _LOADED
     with _LOCK:
         if _LOADED:
             return
         _LOADED = True  # set first: a catalog may call get_theorem while loading
-        for name in BUILTIN_CATALOGS:
+        for name in builtin_catalogs():
             for spec in specs_from(importlib.import_module(name)):
                 register(spec)
         for ep in entry_points(group=ENTRY_POINT_GROUP):

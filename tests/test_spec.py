@@ -253,6 +253,12 @@ def test_registry_holds_the_catalogs_with_the_attributes_consumers_use():
     assert "sqrt(eps2)" in t.claims[0].expression
 
 
+def test_every_catalog_module_is_a_builtin_catalog():
+    names = registry.builtin_catalogs()
+    assert {"ncverify.catalog.jswm", "ncverify.catalog.gd"} <= set(names)
+    assert all(not n.rsplit(".", 1)[1].startswith("_") for n in names)
+
+
 def test_unknown_theorem_suggests_close_ids():
     with pytest.raises(InvalidInput, match=r"no theorem 'jswm-3.1-nc4' is registered; did you "
                                            r"mean .*jswm-3.1-nc1"):
