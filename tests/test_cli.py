@@ -19,6 +19,13 @@ import ncverify
 from ncverify._cli import SUBCOMMANDS, _Progress, _summarise, build_parser, main
 
 
+@pytest.fixture(autouse=True)
+def _default_environment(monkeypatch):
+    """Each test starts from the built-in profile/seed defaults, whatever the outer run uses."""
+    for name in ("NCVERIFY_PROFILE", "NCVERIFY_SEED", "NCVERIFY_ARCH"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _ncverify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ncverify._cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)

@@ -14,6 +14,13 @@ from _ncverify_synthetic import COUNTEREXAMPLE, SUITE
 from ncverify._profiles import PROFILE_ENV, SEED_ENV
 
 
+@pytest.fixture(autouse=True)
+def _default_environment(monkeypatch):
+    """Each test starts from the built-in profile/seed defaults, whatever the outer run uses."""
+    for name in ("NCVERIFY_PROFILE", "NCVERIFY_SEED", "NCVERIFY_ARCH"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_help_documents_options_and_loads_nothing_heavy():
     code = (
         "import sys, pytest\n"

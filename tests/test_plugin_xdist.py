@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from _ncverify_synthetic import SUITE
 
 from ncverify._report import environment
+
+
+@pytest.fixture(autouse=True)
+def _default_environment(monkeypatch):
+    """Each test starts from the built-in profile/seed defaults, whatever the outer run uses."""
+    for name in ("NCVERIFY_PROFILE", "NCVERIFY_SEED", "NCVERIFY_ARCH"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def _table(result) -> list[str]:

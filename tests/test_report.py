@@ -25,6 +25,14 @@ from ncverify._report import (
 )
 from ncverify._report_render import conditional_sentences, render_html, render_markdown
 
+
+@pytest.fixture(autouse=True)
+def _default_environment(monkeypatch):
+    """Each test starts from the built-in profile/seed defaults, whatever the outer run uses."""
+    for name in ("NCVERIFY_PROFILE", "NCVERIFY_SEED", "NCVERIFY_ARCH"):
+        monkeypatch.delenv(name, raising=False)
+
+
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ATTR = "\"'><img src=x onerror=alert(2)>&amp;"
 # smallest valid PNG (1x1, grey)
