@@ -82,6 +82,21 @@ def test_depth_identity_needs_exact_balance(head, ncverify_record):
     assert evaluation.verdict is Verdict.OUTSIDE, evaluation.reason
 
 
+@pytest.mark.parametrize("spec", [
+    pytest.param(s, marks=pytest.mark.ncverify_theorem(s.id), id=s.id)
+    for s in (jswm.NC1, jswm.NC2, jswm.NC3)])
+def test_large_instances(spec, ncverify_record):
+    """Many classes and samples (K up to 16, n up to 10), fewer examples."""
+
+    @hypothesis_settings("deterministic", max_examples=25)
+    @given(inst=head_instances(min_classes=12, max_classes=16, min_per_class=6,
+                               max_per_class=10, max_extra_width=6))
+    def check(inst):
+        _check(spec, inst, ncverify_record)
+
+    check()
+
+
 def test_measurements_agree_with_metrics():
     """The per-sample NC3 cosines average to ncverify.metrics.nc3_cosine; ε1, ε2 match."""
     pair = build_last_pair(seed=7, classes=3, per_class=4, width=5, in_width=6,
