@@ -46,6 +46,9 @@ VERDICTS = ("confirmed", "outside", "counterexample", "inconclusive")
 _PACKAGES = ("ncverify", "torch", "cvxpy", "sympy", "hypothesis", "numpy", "scipy",
              "pytest", "pytest-xdist", "matplotlib")
 _EXTRA_KEYS = ("sequence", "shrunk")
+# Linux device nodes of the NVIDIA (CUDA) and AMD (ROCm) drivers: without any of them
+# torch.cuda.is_available() is False, so torch need not be imported to say so.
+_GPU_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd")
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
@@ -98,6 +101,9 @@ def environment() -> dict[str, Any]:
     except Exception:  # absent or broken: reported as None
         pass
     gpu: dict[str, Any] = {"available": False, "devices": [], "cuda": None}
+    if sys.platform.startswith("linux") and "torch" not in sys.modules \
+            and not any(os.path.exists(p) for p in _GPU_NODES):
+        return _environment(packages, solvers, gpu)  # no GPU driver: skip importing torch
     try:
         import torch
 
@@ -107,6 +113,10 @@ def environment() -> dict[str, Any]:
                                for i in range(torch.cuda.device_count())]}
     except Exception:
         gpu["available"] = None
+    return _environment(packages, solvers, gpu)
+
+
+def _environment(packages: dict, solvers: list | None, gpu: dict) -> dict[str, Any]:
     return {
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
