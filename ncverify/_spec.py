@@ -130,16 +130,23 @@ class Assumption:
         """The outcome on ``measured`` (which must contain :attr:`symbols`)."""
         if self.status is AssumptionStatus.NOT_CHECKABLE:
             return AssumptionOutcome(self.name, self.status, None, {}, self.description)
+        import numpy as np
+
         rel, lhs, rhs = self._compiled
         measured = {**measured, "machine_eps": _eps(dtype)}
-        a, b = float(lhs(measured)), float(rhs(measured))
-        used = {n: float(measured[n]) for n in self.symbols}
-        if not (math.isfinite(a) and math.isfinite(b)):
+        a, b = np.asarray(lhs(measured), dtype=float), np.asarray(rhs(measured), dtype=float)
+        # per-sample values: the predicate must hold for every entry; scalars are recorded
+        used = {n: float(measured[n]) for n in self.symbols if np.ndim(measured[n]) == 0}
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
             held = False
         else:
-            held = bool(_compare(rel.op, a, b, self.tolerance))
+            held = bool(np.all(_compare(rel.op, a, b, self.tolerance)))
+
+        def show(v) -> str:
+            return f"{float(v):.6g}" if v.ndim == 0 else f"[{v.min():.6g} .. {v.max():.6g}]"
+
         tol = f" (margin {self.tolerance:g})" if self.tolerance else ""
-        rule = f"{rel.lhs} {rel.op} {rel.rhs}: {a:.6g} {rel.op} {b:.6g}{tol}"
+        rule = f"{rel.lhs} {rel.op} {rel.rhs}: {show(a)} {rel.op} {show(b)}{tol}"
         return AssumptionOutcome(self.name, self.status, held, used, rule)
 
 

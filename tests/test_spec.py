@@ -351,3 +351,11 @@ def test_check_merges_spec_and_assumption_measurements():
     e = spec.check({"x": 0.7, "h": 0.2}, seed=4, inputs={"k": 1})
     assert e.verdict is Verdict.CONFIRMED and calls == ["spec", "h"]  # each function once
     assert e.measured == {"x": 0.7, "e": 0.5, "h": 0.2} and e.seed == 4
+
+
+def test_per_sample_assumptions_must_hold_for_every_entry():
+    spec = toy()
+    ok = ev(spec, x=0.5, e=0.5, h=np.array([0.1, 0.9]))
+    assert ok.verdict is Verdict.CONFIRMED and "[0.1 .. 0.9]" in ok.assumptions[0].rule
+    out = ev(spec, x=0.5, e=0.5, h=np.array([0.1, 1.5]))
+    assert out.verdict is Verdict.OUTSIDE and out.assumptions[0].measured == {}
