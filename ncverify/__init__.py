@@ -113,6 +113,10 @@ _LAZY: dict[str, str] = {
     "Trajectory": "._train",
     "Sharpness": "._sharpness",
     "sharpness": "._sharpness",
+    # small-scale reproductions of JSWM's experiments (ncverify reproduce)
+    "ReproduceResult": "._reproduce",
+    "jswm_layers": "._reproduce",
+    "jswm_head_depth": "._reproduce",
 }
 
 __all__ = [
