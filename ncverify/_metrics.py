@@ -103,10 +103,25 @@ def _papyan_factor(centred: torch.Tensor) -> torch.Tensor:
     return centred.transpose(0, 1) @ (U / lam)
 
 
-def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out):
+def _padded(Q: torch.Tensor) -> torch.Tensor:
+    """``Q`` with zero columns appended up to a multiple of 8 (same ``‖HQ‖_F``).
+
+    GEMM kernels are markedly slower for odd widths such as ``K−1 = 99``.
+    """
+    r = Q.shape[1]
+    width = -(-r // 8) * 8
+    if width == r:
+        return Q
+    return torch.nn.functional.pad(Q, (0, width - r))
+
+
+def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out,
+                  need_ss=True):
     """Accumulate one chunk's contributions into the dict ``out`` (tensors, no sync)."""
-    H = Zc - means[yc]
-    out["ss"].index_add_(0, yc, H.square().sum(1))
+    H = means.index_select(0, yc)
+    torch.sub(Zc, H, out=H)  # H = Zc − μ_y, one chunk-sized buffer
+    if need_ss:
+        out["ss"].index_add_(0, yc, torch.linalg.vector_norm(H, dim=1).square())
     if Q is not None:
         out["proj"] += (H @ Q).square().sum()
     if W is not None:
@@ -128,14 +143,15 @@ def _new_accumulators(k: int, dt, device) -> dict[str, torch.Tensor]:
             "agree": torch.zeros((), dtype=torch.int64, device=device)}
 
 
-def _within_pass(Z, y, means, *, Q=None, W=None, b=None, ncc=False):
+def _within_pass(Z, y, means, *, Q=None, W=None, b=None, ncc=False, need_ss=True):
     k = means.shape[0]
     out = _new_accumulators(k, Z.dtype, Z.device)
     means_sq = means.square().sum(1) if ncc else None
+    Q = None if Q is None else _padded(Q)
     step = _chunk_rows(Z.shape[1])
     for start in range(0, Z.shape[0], step):
         _within_chunk(Z[start:start + step], y[start:start + step], means, Q=Q, W=W, b=b,
-                      means_sq=means_sq, out=out)
+                      means_sq=means_sq, out=out, need_ss=need_ss)
     return out
 
 
@@ -251,7 +267,7 @@ def nc1_papyan(Z, y, *, num_classes=None, dtype=None) -> float:
     Q = _papyan_factor(centred)
     if Q.shape[1] == 0:
         return math.inf
-    return float(_within_pass(Z, y, means, Q=Q)["proj"]) / Z.shape[0]
+    return float(_within_pass(Z, y, means, Q=Q, need_ss=False)["proj"]) / Z.shape[0]
 
 
 def cdnv(Z, y, *, num_classes=None, dtype=None) -> float:

@@ -29,7 +29,7 @@ import torch
 
 from ._collapse import CollapseMetrics, _assemble
 from ._errors import InvalidInput
-from ._metrics import _centred, _new_accumulators, _papyan_factor, _within_chunk
+from ._metrics import _centred, _new_accumulators, _padded, _papyan_factor, _within_chunk
 from ._validation import check_classifier, check_labels, check_matrix, check_num_classes
 
 __all__ = ["StreamingCollapse"]
@@ -122,7 +122,7 @@ class StreamingCollapse:
             self._update_pass1(Z, y)
         else:
             self._counts2 += torch.bincount(y, minlength=self.num_classes).to(self.dtype)
-            _within_chunk(Z, y, self._means, Q=self._Q, W=self._W, b=self._b,
+            _within_chunk(Z, y, self._means, Q=self._Q_padded, W=self._W, b=self._b,
                           means_sq=self._means_sq, out=self._acc2)
         return self
 
@@ -135,6 +135,7 @@ class StreamingCollapse:
             raise InvalidInput("second_pass() was already called; at most two passes")
         self._require_complete()
         self._Q = _papyan_factor(_centred(self._means, self._counts))
+        self._Q_padded = _padded(self._Q)
         self._means_sq = self._means.square().sum(1) if self._W is not None else None
         self._acc2 = _new_accumulators(self.num_classes, self.dtype, self.device)
         self._counts2 = torch.zeros_like(self._counts)

@@ -63,7 +63,9 @@ def check_matrix(M, *, name: str = "M", finite: bool = True) -> torch.Tensor:
         )
     if M.shape[0] == 0 or M.shape[1] == 0:
         raise InvalidInput(f"{name} must be non-empty, got shape {tuple(M.shape)}")
-    if finite and not bool(torch.isfinite(M).all()):
+    # fast path: a sum is finite iff no entry is NaN/inf (barring overflow, which the exact
+    # check below then clears); one read pass, no (N, p) boolean temporary
+    if finite and not bool(torch.isfinite(M.sum())) and not bool(torch.isfinite(M).all()):
         bad = int((~torch.isfinite(M)).sum())
         raise InvalidInput(f"{name} must be finite, but {bad} entries are NaN or infinite")
     return M

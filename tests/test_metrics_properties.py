@@ -152,9 +152,12 @@ def test_papyan_gram_route_equals_textbook_float64(data):
 
 @SETTINGS
 @given(data=labelled_features(num_classes=st.integers(2, 8), samples_per_class=st.integers(3, 8),
-                              dim=st.integers(8, 16), noise=0.5, scale=3.0, dtype=torch.float32))
+                              dim=st.integers(12, 20), noise=0.5, scale=3.0,
+                              dtype=torch.float32))
 def test_papyan_gram_route_equals_textbook_float32(data):
-    Z, y, _ = data  # well-conditioned: random means in p >= K dimensions, separated
+    Z, y, means = data
+    # well-conditioned: separated random means with κ_+(centred means) < 10
+    assume(kappa_plus(means.double() - means.double().mean(0)) < 10)
     got = nc1_papyan(Z, y)
     assert got == pytest.approx(textbook_papyan(Z, y), rel=1e-4)
 

@@ -1,0 +1,163 @@
+"""Benchmarks of the collapse metrics (pytest-benchmark; not part of CI).
+
+Run:  pytest benchmarks/bench_metrics.py --benchmark-only -p no:cacheprovider -s
+
+Papyan NC1 via the K×K Gram route (``ncverify.nc1_papyan``) against, in the same run,
+(a) the textbook p×p formula ``(1/K) tr(Σ_W Σ_B^†)`` with ``torch.linalg.pinv(…,
+hermitian=True)`` (a strong baseline: eigh-based pinv, trace as an elementwise sum) and
+(b) the compute floor: one ``H @ P`` matmul of the same shape (``H`` the ``(N, p)``
+centred features, ``P`` a ``(p, K)`` matrix), both in the input dtype. The summary test
+at the end prints the ratios and checks the targets (≥5× vs textbook at p=1024, ≥40× at
+p=4096, within 3× of the matmul). It also measures the peak memory of
+``StreamingCollapse`` at p=4096 in a fresh subprocess (``ru_maxrss`` delta, see below).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ncverify.metrics import nc1_papyan
+
+CONFIGS = {  # name: (N, p, K)
+    "N50000-p1024": (50_000, 1024, 100),
+    "N20000-p4096": (20_000, 4096, 100),
+}
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+ROUNDS = {"gram": 5, "matmul": 5, "textbook": {"N50000-p1024": 3, "N20000-p4096": 1}}
+TARGET_VS_TEXTBOOK = {"N50000-p1024": 5.0, "N20000-p4096": 40.0}
+TARGET_VS_MATMUL = 3.0
+_TIMES: dict[tuple[str, str, str], float] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def _data(config: str, dtype_name: str):
+    n_total, p, k = CONFIGS[config]
+    dtype = DTYPES[dtype_name]
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(k).repeat_interleave(n_total // k)
+    y = y[torch.randperm(n_total, generator=g)]
+    means = 2.0 * torch.randn(k, p, generator=g, dtype=dtype)
+    Z = means[y]
+    Z += torch.randn(n_total, p, generator=g, dtype=dtype)
+    H = Z - means[y]
+    P = torch.randn(p, k, generator=g, dtype=dtype)
+    return Z, y, k, H, P
+
+
+def textbook_papyan(Z: torch.Tensor, y: torch.Tensor, k: int) -> float:
+    """(1/K) tr(Σ_W Σ_B^†) with p×p matrices (Papyan, Han & Donoho 2020), input dtype."""
+    counts = torch.bincount(y, minlength=k).to(Z.dtype)
+    means = torch.zeros(k, Z.shape[1], dtype=Z.dtype).index_add_(0, y, Z) / counts[:, None]
+    H = Z - means[y]
+    sigma_w = H.T @ H / Z.shape[0]
+    C = means - Z.mean(0)
+    sigma_b = C.T @ C / k
+    return float((sigma_w * torch.linalg.pinv(sigma_b, hermitian=True)).sum()) / k
+
+
+def _run(benchmark, key, fn, rounds):
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+    _TIMES[key] = benchmark.stats.stats.min
+    return benchmark
+
+
+@pytest.mark.parametrize("dtype_name", list(DTYPES))
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("method", ["gram", "matmul", "textbook"])
+def test_bench_papyan(benchmark, method, config, dtype_name):
+    Z, y, k, H, P = _data(config, dtype_name)
+    benchmark.group = f"papyan-{config}-{dtype_name}"
+    if method == "gram":
+        fn = functools.partial(nc1_papyan, Z, y)
+        rounds = ROUNDS["gram"]
+    elif method == "matmul":
+        fn = functools.partial(torch.matmul, H, P)
+        rounds = ROUNDS["matmul"]
+    else:
+        fn = functools.partial(textbook_papyan, Z, y, k)
+        rounds = ROUNDS["textbook"][config]
+    _run(benchmark, (config, dtype_name, method), fn, rounds)
+    if method == "textbook":  # the two routes agree on this well-conditioned data
+        rel = 1e-3 if dtype_name == "float32" else 1e-8
+        assert nc1_papyan(Z, y) == pytest.approx(textbook_papyan(Z, y, k), rel=rel)
+
+
+_STREAM_SCRIPT = r"""
+import json, resource, sys, torch
+from ncverify.metrics import StreamingCollapse
+N, p, K, chunk = 20000, 4096, 100, 1000
+g = torch.Generator().manual_seed(0)
+means = 2.0 * torch.randn(K, p, generator=g, dtype=torch.float64)
+def chunks():
+    g2 = torch.Generator().manual_seed(1)
+    for s in range(0, N, chunk):
+        y = torch.arange(s, s + chunk) % K
+        yield means[y] + torch.randn(chunk, p, generator=g2, dtype=torch.float64), y
+for Z, y in chunks():  # warm up allocator and kernels once, outside the measurement
+    break
+acc0 = StreamingCollapse(K, p).update(Z, y)
+del acc0
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+acc = StreamingCollapse(K, p)
+for Z, y in chunks():
+    acc.update(Z, y)
+acc.second_pass()
+for Z, y in chunks():
+    acc.update(Z, y)
+m = acc.result()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+held = [v for v in vars(acc).values() if isinstance(v, torch.Tensor)] + list(acc._acc2.values())
+state = sum(t.numel() * t.element_size() for t in held)
+print(json.dumps({"maxrss_delta_bytes": (after - before) * 1024, "state_bytes": state,
+                  "chunk_bytes": chunk * p * 8, "pxp_bytes": p * p * 8,
+                  "nc1_papyan": m.nc1_papyan}))
+"""
+
+
+def test_bench_streaming_memory(benchmark):
+    """Peak memory of StreamingCollapse at N=20000, p=4096, K=100, float64, chunks of 1000.
+
+    Method: a fresh subprocess generates the chunks on the fly (the data set is never
+    materialised); ``ru_maxrss`` (peak RSS, KiB on Linux) is read after a warm-up and again
+    after both passes; the delta bounds the extra memory of the accumulator plus transient
+    chunk work. ``state_bytes`` sums numel·element_size of the tensors the accumulator holds.
+    """
+    benchmark.group = "streaming-memory"
+    out = {}
+
+    def run():
+        proc = subprocess.run([sys.executable, "-c", _STREAM_SCRIPT], capture_output=True,
+                              text=True, check=True)
+        out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+    benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
+    benchmark.extra_info.update(out)
+    print("\nstreaming p=4096:", json.dumps(out))
+    assert out["state_bytes"] < out["pxp_bytes"] / 10
+
+
+def test_bench_summary():
+    """Ratios measured in this run, printed and checked against the targets."""
+    rows, failures = [], []
+    for config in CONFIGS:
+        for dtype_name in DTYPES:
+            t = {m: _TIMES.get((config, dtype_name, m)) for m in ("gram", "matmul", "textbook")}
+            if None in t.values():
+                pytest.skip("run the whole file: the summary needs every Papyan benchmark")
+            speedup = t["textbook"] / t["gram"]
+            over_floor = t["gram"] / t["matmul"]
+            rows.append(f"{config:14s} {dtype_name:8s} gram {t['gram']:.4f}s  matmul "
+                        f"{t['matmul']:.4f}s  textbook {t['textbook']:.3f}s  "
+                        f"speedup {speedup:.1f}x  gram/matmul {over_floor:.2f}x")
+            if speedup < TARGET_VS_TEXTBOOK[config]:
+                failures.append(f"{config} {dtype_name}: speedup {speedup:.1f}x")
+            if over_floor > TARGET_VS_MATMUL:
+                failures.append(f"{config} {dtype_name}: {over_floor:.2f}x the matmul")
+    print("\n" + "\n".join(rows))
+    assert not failures, failures
