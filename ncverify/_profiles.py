@@ -37,6 +37,8 @@ class Profile:
     ``steps``: full-batch gradient-descent steps of a training run.
     ``device``: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     ``dtype``: dtype of training runs and theorem checks.
+    ``nc1_tolerance``: largest NC1 (trace ratio) of the penultimate layer a trained network
+    satisfying JSWM's assumptions may show (Theorem 4.4's check, ``docs/training.md``).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Profile:
     steps: int
     device: str = "auto"
     dtype: str = "float64"
+    nc1_tolerance: float = 0.1
 
     def resolve_device(self) -> str:
         """The torch device string this profile runs on."""
@@ -58,8 +61,8 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "ci": Profile("ci", max_examples=300, training_examples=4, max_width=96,
-                  max_samples=48, steps=6000, device="cpu"),
+    "ci": Profile("ci", max_examples=300, training_examples=3, max_width=96,
+                  max_samples=48, steps=8000, device="cpu"),
     "thorough": Profile("thorough", max_examples=2000, training_examples=20, max_width=256,
                         max_samples=128, steps=30000, device="auto"),
     "gpu": Profile("gpu", max_examples=2000, training_examples=20, max_width=2048,

@@ -165,7 +165,9 @@ class TrainingRun:
     ``outcome``: ``"completed"`` or ``"diverged"`` (then ``diverged_step`` is the first step
     whose data loss was non-finite or above ``divergence_factor × L_λ(θ_0)`` and ``reason``
     says which). ``initial``: measured at ``θ_0`` (``loss``, ``lambda_F`` = the smallest
-    singular value of the first layer's features ``Z_1(0)``, ``eps2_max``). ``final``:
+    singular value of the first layer's features ``Z_1(0)``, ``Z1_s1`` its largest,
+    ``Z1_dim`` = ``max(N, n_1)``, ``eps2_max``; the ``Z_1`` entries are NaN when the network
+    does not declare ``nonlinear_widths()``). ``final``:
     measured at the last step reached (``loss``, ``data_loss``, ``eps1``, ``eps2``
     (last pair), ``eps2_max``, ``grad_norm`` = ``‖∇L_λ‖``, ``param_norm``,
     ``grad_rel = ‖∇L_λ‖/(λ‖θ‖)``, ``kappa_WL``, ``kappa_A``, ``nc1_penultimate``, ...).
@@ -260,10 +262,6 @@ def _gram_pair(Wl: torch.Tensor, Wu: torch.Tensor) -> torch.Tensor:
 
 def _eps2(D: torch.Tensor) -> float:
     return float(torch.linalg.eigvalsh(0.5 * (D + D.T)).abs().max())
-
-
-def _smallest_sv(Z: torch.Tensor) -> float:
-    return float(torch.linalg.svdvals(Z)[-1])
 
 
 def _layer_metrics(net, X, y, K):
@@ -441,12 +439,15 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
         loss0 = scale_data * float(((feats0[-1] - Y) ** 2).sum()) + 0.5 * lam * sq0
         has_widths = callable(getattr(net, "nonlinear_widths", None)) \
             and net.nonlinear_widths() is not None
-        lambda_F = _smallest_sv(feats0[0]) if has_widths else math.nan
+        sv1 = torch.linalg.svdvals(feats0[0]) if has_widths else None
         eps2_0 = [_eps2(_gram_pair(params[a], params[b])) for a, b in pair_idx]
-    del feats0
-    initial = {"loss": loss0, "lambda_F": lambda_F,
+    initial = {"loss": loss0,
+               "lambda_F": float(sv1[-1]) if sv1 is not None else math.nan,
+               "Z1_s1": float(sv1[0]) if sv1 is not None else math.nan,
+               "Z1_dim": float(max(feats0[0].shape)) if sv1 is not None else math.nan,
                "eps2_max": max(eps2_0) if eps2_0 else math.nan,
                "num_params": float(sum(p.numel() for p in params))}
+    del feats0
     threshold = cfg.divergence_factor * max(loss0, torch.finfo(dtype).tiny)
     check_every = min(cfg.record_every, 100)
 
