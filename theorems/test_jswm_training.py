@@ -37,6 +37,18 @@ DEFAULT_PLUGIN = "examples.residual_mlp:factory"
 _ARCH: dict[int, dict] = {}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small networks: one intra-op thread is fastest, and avoids OpenMP spin-waiting that
+    multiplies CPU time on a shared, oversubscribed machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _hyperparameters(steps: int = STEPS):
     # λ large enough that balancedness decays within the profile's steps ((1-ηλ)^{2t})
     return training_hyperparameters(min_weight_decay=5e-3, max_weight_decay=1e-2,
