@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ._arch_assumptions import ARCHITECTURE_ASSUMPTIONS
+from ._strategies_data import _drawn, _size
 
 __all__ = [
     "MAX_STABLE_LEARNING_RATE",
@@ -38,24 +39,6 @@ VIOLATIONS: dict[str, str] = {
     "single_linear_layer": "deep_linear_head",
 }
 assert set(VIOLATIONS.values()) <= set(ARCHITECTURE_ASSUMPTIONS)
-
-
-def _size(value, name: str, minimum: int):
-    """``value`` as a strategy of ints; fixed ints are validated now."""
-    if isinstance(value, st.SearchStrategy):
-        return value
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{name} must be an int or a strategy of ints, got {value!r}")
-    if value < minimum:
-        raise InvalidArgument(f"{name}={value} must be at least {minimum}")
-    return st.just(value)
-
-
-def _drawn(draw, strategy, name: str, minimum: int) -> int:
-    v = draw(strategy)
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise InvalidArgument(f"{name} strategy drew {v!r}; it must draw ints >= {minimum}")
-    return v
 
 
 def _fixed_int(value, name: str, minimum: int) -> int:
