@@ -16,7 +16,6 @@ inside the handler); raise :class:`CommandError` for a usage error.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import signal
@@ -310,18 +309,14 @@ def _check_arch_importable(arch: str) -> None:
         validate_arch_spec(arch)
     except NCVerifyError as exc:
         raise CommandError(f"--arch: {exc}") from None
-    module_name, attr = arch.split(":")
+    from ._plugins import load_architecture
+
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m pytest` will see it
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except Exception as exc:
-        raise CommandError(f"--arch {arch}: cannot load {attr!r} from {module_name!r}: "
-                           f"{type(exc).__name__}: {exc}") from None
-    if not callable(obj):
-        raise CommandError(f"--arch {arch}: {attr!r} is not callable (expected a factory)")
+        load_architecture(arch)
+    except NCVerifyError as exc:
+        raise CommandError(f"--arch {arch}: {exc}") from None
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

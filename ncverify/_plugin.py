@@ -53,19 +53,23 @@ CHECKPOINT_S = 120.0
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _ARCH_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}(\.{_IDENT})*$")
+_ARCH_NAME_RE = re.compile(r"^[A-Za-z_][\w\-]*$")
 
 
 def validate_arch_spec(value: str) -> str:
-    """Check that ``value`` looks like ``pkg.module:factory``; return it unchanged.
+    """Check that ``value`` names an architecture; return it unchanged.
 
+    Accepted: ``pkg.module:factory``, or the name of an entry point in the group
+    ``ncverify.architectures`` (a Python identifier, dots and dashes allowed).
     Only the syntax is checked here; importing and calling the factory is
-    ``ncverify._models.load_architecture``'s job. Raises :class:`InvalidInput`.
+    ``ncverify._plugins.load_architecture``'s job. Raises :class:`InvalidInput`.
     """
-    if not isinstance(value, str) or not _ARCH_RE.match(value):
+    if not isinstance(value, str) or not (_ARCH_RE.match(value) or _ARCH_NAME_RE.match(value)):
         raise InvalidInput(
             f"architecture {value!r} is not of the form 'package.module:factory' "
             "(dotted Python module path, a colon, then the name of a callable in it, "
-            "e.g. 'mynets.wide:build')"
+            "e.g. 'mynets.wide:build') nor the name of an entry point in the group "
+            "'ncverify.architectures'"
         )
     return value
 

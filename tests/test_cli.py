@@ -85,9 +85,10 @@ def test_list_without_registry_is_a_configuration_error(monkeypatch, capsys):
     (["report", "--profile", "huge"], "invalid choice: 'huge'"),
     (["report", "-n", "0"], "expected a positive integer or 'auto'"),
     (["report", "--seed", "x"], "seed 'x' is not an integer"),
-    (["check", "--arch", "not-valid"], "is not of the form 'package.module:factory'"),
-    (["check", "--arch", "no_such_module_xyz:build"], "cannot load 'build'"),
-    (["check", "--arch", "json:__doc__"], "'__doc__' is not callable"),
+    (["check", "--arch", "not valid"], "is not of the form 'package.module:factory'"),
+    (["check", "--arch", "no-such-arch"], "unknown architecture 'no-such-arch'"),
+    (["check", "--arch", "no_such_module_xyz:build"], "cannot import module 'no_such_module_xyz'"),
+    (["check", "--arch", "json:__doc__"], "not a callable factory"),
     (["check"], "the following arguments are required: --arch"),
     ([], "the following arguments are required: COMMAND"),
 ])

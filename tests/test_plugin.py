@@ -47,7 +47,7 @@ def test_markers_are_registered(pytester):
     (["--ncverify-profile=huge"], "unknown ncverify profile 'huge'; choose one of ci, gpu"),
     (["--ncverify-seed=abc"], "seed 'abc' is not an integer"),
     (["--ncverify-seed=-3"], "seed -3 is negative"),
-    (["--ncverify-arch=nocolon"], "is not of the form 'package.module:factory'"),
+    (["--ncverify-arch=no colon"], "is not of the form 'package.module:factory'"),
     (["--ncverify-arch=pkg.mod:"], "is not of the form 'package.module:factory'"),
     (["--ncverify-arch=pkg/mod.py:build"], "is not of the form 'package.module:factory'"),
     (["--ncverify-report=afile.txt"], "exists and is not a directory"),
