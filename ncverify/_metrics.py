@@ -51,8 +51,9 @@ __all__ = [
     "trace_sigma_w",
 ]
 
-# rows per chunk in the within-class pass: about 2**22 entries (32 MiB in float64)
-_CHUNK_ENTRIES = 1 << 22
+# rows per chunk in the within-class pass: about 2**20 entries (8 MiB in float64; a chunk
+# that stays in cache made the float64 pass ~1.6x faster than 2**22 on the 2-core machine)
+_CHUNK_ENTRIES = 1 << 20
 
 
 def _chunk_rows(p: int) -> int:
