@@ -20,9 +20,11 @@ Example — a network satisfying JSWM's architecture assumptions and data to tra
 
 from __future__ import annotations
 
-from . import _strategies_data
+from . import _strategies_data, _strategies_gd, _strategies_jswm
 from ._datasets import Dataset, make_digits_subset, make_gaussian_clusters
 from ._strategies_data import *  # noqa: F403  (every data strategy, see its __all__)
+from ._strategies_gd import *  # noqa: F403  (GD-step and UFM-point instances)
+from ._strategies_jswm import *  # noqa: F403  (JSWM Theorem 3.1 instances)
 from ._strategies_models import (
     MAX_STABLE_LEARNING_RATE,
     VIOLATIONS,
@@ -47,4 +49,6 @@ __all__ = [
     "make_gaussian_clusters",
     "training_hyperparameters",
     *_strategies_data.__all__,
+    *_strategies_gd.__all__,
+    *_strategies_jswm.__all__,
 ]
