@@ -215,3 +215,27 @@ def test_zz_slow():
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["complete"] is False and len(report["evaluations"]) == 3
     assert report["incomplete_reasons"][0] == "interrupted (KeyboardInterrupt)"
+
+
+def test_output_into_a_closed_pipe_exits_quietly():
+    """`ncverify list | head -1`: the reader closes early; no traceback, status 0.
+
+    The listing is replaced by one far larger than a pipe buffer, so the writer
+    really meets a closed pipe.
+    """
+    script = (
+        "import sys; from ncverify import _cli\n"
+        "def flood(args):\n"
+        "    for _ in range(100_000):\n"
+        "        print('x' * 100)\n"
+        "    return 0\n"
+        "_cli._cmd_list = flood\n"
+        "sys.exit(_cli.main(['list']))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
