@@ -480,8 +480,8 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
                 data_hist.append(window.cpu().numpy())
                 checked = t + 1
             if last or t % cfg.record_every == 0:
-                d = float(data)
-                sq_all = sum(float((p * p).sum()) for p in params)
+                d = float(data.detach())
+                sq_all = sum(float((p.detach() * p.detach()).sum()) for p in params)
                 rec_steps.append(t)
                 rec_loss.append(d + 0.5 * lam * sq_all)
                 rec_eps1.append(math.sqrt(max(2.0 * N * d, 0.0)))
@@ -525,7 +525,7 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
     max_resid = float(np.nanmax(resid)) if resid.size and not np.isnan(resid).all() \
         else (0.0 if P else math.nan)
     if outcome == "completed":
-        final = _final_measurements(net, X, y, K, params, grads, cfg, float(data),
+        final = _final_measurements(net, X, y, K, params, grads, cfg, float(data.detach()),
                                     [(params[a], params[b]) for a, b in pair_idx])
         final["nc1_penultimate"] = met_nc1[-1][-2] if nl >= 2 else math.nan
         final["nc2_penultimate"] = met_nc2[-1][-2] if nl >= 2 else math.nan
