@@ -3,7 +3,8 @@
 Hypothesis occasionally draws literal constants harvested from every *local*
 module loaded so far (``hypothesis.internal.conjecture.providers``), so the
 examples a test sees depend on which of ncverify's modules happen to be
-imported when it runs. Importing all of them once, at collection, makes the
+imported when it runs. Importing all of them once, when collection starts
+(not at conftest import, so that ``pytest --help`` stays free of torch), makes the
 generated instances independent of test order and of how pytest-xdist
 distributes tests: serial and ``-n`` runs of the same command then produce the
 same evaluations. (A different *selection* of test modules still changes the
@@ -15,12 +16,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-import ncverify
-
 
 def _import_all_ncverify_modules() -> None:
+    import ncverify
+
     for info in pkgutil.walk_packages(ncverify.__path__, prefix="ncverify."):
         importlib.import_module(info.name)
 
 
-_import_all_ncverify_modules()
+def pytest_collection(session) -> None:
+    _import_all_ncverify_modules()
