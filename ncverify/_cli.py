@@ -333,7 +333,8 @@ def add_check(sub: argparse._SubParsersAction) -> None:
         "and write a report. Arguments after `--` are passed to pytest.")
     p.add_argument("--arch", required=True, metavar="MODULE:FACTORY",
                    help="your network factory, e.g. mynets.wide:build")
-    _add_run_options(p, "reports")
+    # Not ``reports``: a check must not overwrite the suite's reference report.
+    _add_run_options(p, "reports/check")
     p.set_defaults(handler=_cmd_check)
 
 

@@ -108,6 +108,12 @@ def test_subcommands_are_registered_by_one_function_each():
     assert len(sub.choices) == len(SUBCOMMANDS)
 
 
+def test_check_does_not_default_to_the_reference_report_directory():
+    parser = build_parser()
+    assert parser.parse_args(["report"]).out == "reports"
+    assert parser.parse_args(["check", "--arch", "m:f"]).out == "reports/check"
+
+
 @pytest.mark.parametrize(("rc", "counterexamples", "expected", "message"), [
     (0, 0, 0, None),
     (0, 2, 1, "2 counterexample(s) found"),
