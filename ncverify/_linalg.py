@@ -24,6 +24,7 @@ __all__ = [
     "default_rtol",
     "gram_pinv",
     "gram_pinv_factor",
+    "head_product",
     "kappa_plus",
     "numerical_rank",
     "rank_tolerance",
@@ -51,6 +52,21 @@ def rank_tolerance(
     elif not (0.0 <= float(rtol) < 1.0) or math.isnan(float(rtol)):
         raise InvalidInput(f"rtol must be in [0, 1), got {rtol!r}")
     return float(rtol) * float(s_max)
+
+
+def head_product(weights) -> torch.Tensor:
+    r"""End-to-end matrix of a linear head, :math:`A = W_{L} W_{L-1} \cdots W_{L-L_2+1}`.
+
+    ``weights`` is ``[W_{L-L2+1}, ..., W_L]`` (first to last, ``nn.Linear.weight``
+    convention, each ``(n_out, n_in)``), so ``A`` is ``(n_L, n_{L-L2})``. Used for
+    :math:`\kappa(A)` in JSWM Theorem 5.2 and for the head's representation cost (spec §4,
+    §5). No validation: callers pass weights that already chain.
+    """
+    weights = list(weights)
+    A = weights[0]
+    for W in weights[1:]:
+        A = W @ A
+    return A
 
 
 def singular_values(M: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -34,7 +34,7 @@ import numpy as np
 from ._errors import InvalidInput
 from ._reproduce_data import DATASETS, PRESETS, Progress, get_preset, load_dataset
 
-__all__ = ["ReproduceResult", "add_reproduce", "jswm_head_depth", "jswm_layers", "main"]
+__all__ = ["ReproduceResult", "add_reproduce", "jswm_head_depth", "jswm_layers"]
 
 DEFAULT_OUT = "reports/figures"
 LR_DROP_AT = 0.8  # fraction of the steps after which the step size is divided by 10
@@ -421,6 +421,7 @@ def jswm_head_depth(*, preset: str = "small", dataset: str = "digits",
 def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_depths,
                     weight_decays) -> ReproduceResult:
     from . import _figures
+    from ._linalg import head_product
     from .metrics import condition_number, nc1_trace_ratio, nc2_kappa
 
     cfg.update(head_depths=list(head_depths), weight_decays=list(weight_decays),
@@ -447,9 +448,7 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
                 feats = _features(net, X)
                 Ws = _all_weights(net)
                 Z_pen = feats[-2]
-                A = Ws[NUM_NONLINEAR]
-                for W in Ws[NUM_NONLINEAR + 1:]:
-                    A = W @ A
+                A = head_product(Ws[NUM_NONLINEAR:])
                 v = vals
                 v["nc1"][i, j, s] = nc1_trace_ratio(Z_pen, y)
                 v["nc2"][i, j, s] = nc2_kappa(Z_pen, y)
@@ -493,9 +492,9 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
 
 # ----------------------------------------------------------------------------- CLI
 _EXPERIMENTS = {
-    "jswm-layers": ("jswm_layers", "per-layer NC1, NC2, balancedness and negativity of a "
+    "jswm-layers": (jswm_layers, "per-layer NC1, NC2, balancedness and negativity of a "
                     "9-layer MLP (JSWM Figure 1), balancedness against step"),
-    "jswm-head-depth": ("jswm_head_depth", "NC1 and NC2 of the penultimate layer against the "
+    "jswm-head-depth": (jswm_head_depth, "NC1 and NC2 of the penultimate layer against the "
                         "depth of the linear head (5 nonlinear + 1..5 linear layers)"),
 }
 
@@ -534,8 +533,7 @@ def add_reproduce(subparsers) -> None:
 
 
 def _run_command(args) -> int:
-    func_name, _ = _EXPERIMENTS[args.experiment]
-    func = globals()[func_name]
+    func, _ = _EXPERIMENTS[args.experiment]
     result = func(preset=args.preset, dataset=args.dataset, width=args.width,
                   n_per_class=args.n_per_class, steps=args.steps, seeds=args.seeds,
                   seed=args.seed, lr=args.lr, activation=args.activation,
@@ -545,18 +543,3 @@ def _run_command(args) -> int:
     print(f"{result.experiment}: {result.wall_time_s:.1f} s wall, {result.cpu_time_s:.1f} s CPU, "
           f"{result.diverged} diverged run(s)")
     return 0
-
-
-def main(argv=None) -> int:
-    """Stand-alone entry: ``python -m ncverify._reproduce jswm-layers --preset tiny``."""
-    import argparse
-    import sys
-
-    parser = argparse.ArgumentParser(prog="ncverify")
-    add_reproduce(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["reproduce", *(sys.argv[1:] if argv is None else argv)])
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

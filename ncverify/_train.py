@@ -278,7 +278,7 @@ def _layer_metrics(net, X, y, K):
 
 
 def _final_measurements(net, X, y, K, params, grads, cfg, data_loss, pairs) -> dict[str, float]:
-    from ._linalg import condition_number
+    from ._linalg import condition_number, head_product
 
     lam = cfg.weight_decay
     with torch.no_grad():
@@ -286,9 +286,7 @@ def _final_measurements(net, X, y, K, params, grads, cfg, data_loss, pairs) -> d
         full = [g + lam * p for g, p in zip(grads, params, strict=True)]
         gnorm = math.sqrt(sum(float((g * g).sum()) for g in full))
         heads = net.head_weights()
-        A = heads[0]
-        for W in heads[1:]:
-            A = W @ A
+        A = head_product(heads)
         out = {
             "data_loss": data_loss,
             "loss": data_loss + 0.5 * lam * sq,
@@ -480,7 +478,7 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
                 data_hist.append(window.cpu().numpy())
                 checked = t + 1
             if last or t % cfg.record_every == 0:
-                d = float(data.detach())
+                d = float(data)
                 sq_all = sum(float((p.detach() * p.detach()).sum()) for p in params)
                 rec_steps.append(t)
                 rec_loss.append(d + 0.5 * lam * sq_all)

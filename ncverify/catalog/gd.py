@@ -144,14 +144,13 @@ def measure_head_cost(h: HeadWeights) -> dict[str, Any]:
     """
     import torch
 
+    from .._linalg import head_product, numerical_rank
+
     out = measure_head(h)
     Ws = list(h.weights)
-    A = Ws[0]
-    for W in Ws[1:]:
-        A = W @ A
+    A = head_product(Ws)
     sA = torch.linalg.svdvals(A)
-    tol = max(A.shape) * torch.finfo(A.dtype).eps * float(sA[0]) if sA.numel() else 0.0
-    sA = sA[sA > tol]
+    sA = sA[: numerical_rank(sA, tuple(A.shape), A.dtype)]
     L2 = len(Ws)
     lam = float(h.weight_decay)
     out.update(lam=lam,

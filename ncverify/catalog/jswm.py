@@ -180,6 +180,7 @@ def measure_head(h: HeadWeights) -> dict[str, Any]:
     import torch
 
     from .. import metrics as M
+    from .._linalg import head_product
 
     Ws = list(h.weights)
     if len(Ws) < 1 or any(not isinstance(W, torch.Tensor) or W.ndim != 2 for W in Ws):
@@ -191,9 +192,7 @@ def measure_head(h: HeadWeights) -> dict[str, Any]:
             )
     W = Ws[-1]
     K = W.shape[0]
-    A = Ws[0]
-    for Wl in Ws[1:]:
-        A = Wl @ A
+    A = head_product(Ws)
     sW = torch.linalg.svdvals(W)[:K]
     sA = torch.linalg.svdvals(A)[:K]
     rel = 0.0

@@ -210,14 +210,14 @@ def measure_depth_sweep(s: DepthSweep) -> dict[str, Any]:
     import numpy as np
     import torch
 
+    from .._linalg import head_product
+
     runs = sorted(s.runs, key=lambda r: r.network.num_head_layers)
     kappa, sA1, sAK, E, L2 = [], [], [], [], []
     for r in runs:
         heads = [W.detach() for W in r.network.head_weights()]
         K = heads[-1].shape[0]
-        A = heads[0]
-        for W in heads[1:]:
-            A = W @ A
+        A = head_product(heads)
         sw = torch.linalg.svdvals(heads[-1])
         sa = torch.linalg.svdvals(A)
         kappa.append(float(sw[0] / sw[K - 1]))
