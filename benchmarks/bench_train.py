@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from ncverify._models import PyramidalMLP
+from ncverify.nets import PyramidalMLP
 from ncverify.train import train
 
 STEPS = 1000

@@ -1,6 +1,6 @@
 """Benchmarks of the UFM certificates (spec §6).
 
-Run: ``/work/venv/bin/python -m pytest benchmarks/bench_ufm.py --benchmark-only
+Run: ``.venv/bin/python -m pytest benchmarks/bench_ufm.py --benchmark-only
 --benchmark-columns=min,median,max,rounds -p no:cacheprovider``.
 
 Every comparison is a ratio against a baseline timed in the same run and the same

@@ -7,7 +7,7 @@ registry), so these tests do not depend on the real theorem suite.
 
 HELPERS = '''
 import pytest
-from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
+from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
 
 def make(theorem, q, bound, *, a_held=True, nc=False, architecture=""):
@@ -23,7 +23,7 @@ def make(theorem, q, bound, *, a_held=True, nc=False, architecture=""):
 # Four confirmed/outside evaluations and one hypothesis test with counterexamples.
 SUITE = HELPERS + '''
 from hypothesis import given, strategies as st
-from ncverify._profiles import hypothesis_settings
+from ncverify.pytest_plugin import hypothesis_settings
 
 
 @pytest.mark.ncverify_theorem("syn-ok")

@@ -16,7 +16,7 @@ import pytest
 from _ncverify_synthetic import COUNTEREXAMPLE, PASSING
 
 import ncverify
-from ncverify._cli import SUBCOMMANDS, _Progress, _summarise, build_parser, main
+from ncverify.cli._main import SUBCOMMANDS, _Progress, _summarise, build_parser, main
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,7 @@ def _default_environment(monkeypatch):
 
 
 def _ncverify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ncverify._cli", *args], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "ncverify.cli", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -205,7 +205,7 @@ def test_zz_slow():
     import time
     time.sleep(120)
 ''')
-    proc = subprocess.Popen([sys.executable, "-m", "ncverify._cli", "report", "--out", "out"],
+    proc = subprocess.Popen([sys.executable, "-m", "ncverify.cli", "report", "--out", "out"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     progress = tmp_path / "out" / ".progress"
@@ -230,7 +230,7 @@ def test_output_into_a_closed_pipe_exits_quietly():
     really meets a closed pipe.
     """
     script = (
-        "import sys; from ncverify import _cli\n"
+        "import sys; from ncverify.cli import _main as _cli\n"
         "def flood(args):\n"
         "    for _ in range(100_000):\n"
         "        print('x' * 100)\n"

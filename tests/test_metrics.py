@@ -240,5 +240,6 @@ def test_collapse_metrics_matches_individual_functions():
 def test_lazy_public_names():
     import ncverify
 
-    assert ncverify.nc1_papyan is nc1_papyan
-    assert ncverify.StreamingCollapse.__name__ == "StreamingCollapse"
+    assert ncverify.metrics.nc1_papyan is nc1_papyan
+    assert ncverify.collapse_metrics.__name__ == "collapse_metrics"
+    assert ncverify.metrics.StreamingCollapse.__name__ == "StreamingCollapse"

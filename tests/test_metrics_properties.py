@@ -11,9 +11,6 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ncverify._linalg import gram_pinv, gram_pinv_factor
-from ncverify._metrics import _centred, _counts_and_means
-from ncverify._strategies_data import labelled_features, orthogonal_matrices
 from ncverify.metrics import (
     class_means,
     collapse_metrics,
@@ -22,6 +19,9 @@ from ncverify.metrics import (
     nc1_trace_ratio,
     nc2_kappa,
 )
+from ncverify.metrics._core import _centred, _counts_and_means
+from ncverify.metrics._linalg import gram_pinv, gram_pinv_factor
+from ncverify.strategies import labelled_features, orthogonal_matrices
 
 F64 = torch.float64
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,

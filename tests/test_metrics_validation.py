@@ -9,14 +9,6 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ncverify import InvalidInput
-from ncverify._strategies_data import (
-    balanced_labels,
-    collapsed_features,
-    feature_matrices,
-    labelled_features,
-    orthogonal_matrices,
-    simplex_etf_means,
-)
 from ncverify.metrics import (
     StreamingCollapse,
     balancedness,
@@ -29,6 +21,14 @@ from ncverify.metrics import (
     nc3_cosine,
     nc4_ncc_agreement,
     rank_tolerance,
+)
+from ncverify.strategies import (
+    balanced_labels,
+    collapsed_features,
+    feature_matrices,
+    labelled_features,
+    orthogonal_matrices,
+    simplex_etf_means,
 )
 
 F64 = torch.float64

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ncverify import InvalidArchitecture, InvalidInput
-from ncverify.models import (
+from ncverify.nets import (
     GammaTanh,
     PyramidalMLP,
     ReLU,
@@ -178,7 +178,7 @@ def test_architecture_assumptions_bad_arguments():
 
 
 def test_linearity_tolerance_by_dtype_and_tf32():
-    from ncverify._models import linearity_tolerance
+    from ncverify.nets import linearity_tolerance
 
     assert linearity_tolerance(torch.float64) == 1e3 * torch.finfo(torch.float64).eps
     assert linearity_tolerance(torch.float32, "cpu") == 1e3 * torch.finfo(torch.float32).eps

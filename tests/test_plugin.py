@@ -11,7 +11,7 @@ import numpy  # noqa: F401  (imported before pytester's module snapshot)
 import pytest
 from _ncverify_synthetic import COUNTEREXAMPLE, SUITE
 
-from ncverify._profiles import PROFILE_ENV, SEED_ENV
+from ncverify.pytest_plugin import PROFILE_ENV, SEED_ENV
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def test_help_documents_options_and_loads_nothing_heavy():
         "import sys, pytest\n"
         "rc = pytest.main(['--help'])\n"
         "heavy = sorted(m for m in ('torch', 'cvxpy', 'sympy', 'matplotlib') if m in sys.modules)\n"
-        "print('RESULT', rc, heavy, 'ncverify._plugin' in sys.modules)\n"
+        "print('RESULT', rc, heavy, 'ncverify.pytest_plugin' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout
@@ -137,7 +137,7 @@ def test_record_validates_and_stores_plain_json(pytester):
         import numpy as np
         import pytest
         from ncverify import InvalidInput
-        from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
+        from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
         def build(inputs):
             return Evaluation.build(
@@ -161,7 +161,7 @@ def test_record_validates_and_stores_plain_json(pytester):
 
 
 def test_a_crash_still_leaves_a_checkpoint_report(pytester):
-    pytester.makeconftest("import ncverify._plugin\nncverify._plugin.CHECKPOINT_S = 0.0\n")
+    pytester.makeconftest("import ncverify.pytest_plugin._collector as c\nc.CHECKPOINT_S = 0.0\n")
     pytester.makepyfile(test_crash=COUNTEREXAMPLE.replace("2.0, 1.0", "0.5, 1.0") + """
 
 def test_zz_crash():

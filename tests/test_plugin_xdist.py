@@ -7,7 +7,7 @@ import json
 import pytest
 from _ncverify_synthetic import SUITE
 
-from ncverify._report import environment
+from ncverify.report import environment
 
 
 @pytest.fixture(autouse=True)

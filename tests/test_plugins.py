@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ncverify import InvalidArchitecture
-from ncverify.models import (
+from ncverify.nets import (
     ENTRY_POINT_GROUP,
     PyramidalMLP,
     architecture_assumptions,
@@ -305,7 +305,7 @@ def test_load_from_working_directory(tmp_path, monkeypatch):
 def test_entry_point_from_installed_distribution(tmp_path, monkeypatch):
     """A real (temporary) distribution declaring the entry point group is found by name."""
     (tmp_path / "ncv_ep_pkg.py").write_text(
-        "from ncverify.models import PyramidalMLP\n"
+        "from ncverify.nets import PyramidalMLP\n"
         "def make(*, input_dim, num_classes, num_samples):\n"
         "    return PyramidalMLP(input_dim, (num_samples, 8), (6,), num_classes, seed=0)\n")
     info = tmp_path / "ncv_ep_pkg-0.1.dist-info"

@@ -14,16 +14,18 @@ import pytest
 from _ncverify_synthetic import SUITE
 
 import ncverify
-from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
-from ncverify._report import (
+from ncverify.report import (
     atomic_write,
     build_report,
+    conditional_sentences,
     environment,
     evaluations_from_report,
     format_verdict_table,
+    render_html,
+    render_markdown,
     write_report,
 )
-from ncverify._report_render import conditional_sentences, render_html, render_markdown
+from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
 
 @pytest.fixture(autouse=True)
@@ -123,7 +125,7 @@ def test_report_files_from_a_pytest_run(pytester):
 def test_interrupted_session_writes_an_incomplete_report(pytester):
     pytester.makepyfile(test_stop="""
         import pytest
-        from ncverify._evaluation import AssumptionOutcome, ClaimOutcome, Evaluation
+        from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
         def test_a(ncverify_record):
             ncverify_record(Evaluation.build(
@@ -289,7 +291,7 @@ def test_write_report_removes_stale_plots(tmp_path):
     [0.0, 0.0, 1e-300, 0.9, 3.0],        # zeros, subnormal scale and a violation (log axis)
 ])
 def test_ratio_plots_survive_degenerate_data(quantities):
-    from ncverify._report_plots import ratio_plots
+    from ncverify.report._plots import ratio_plots
 
     evs = [_evaluation("p", q, a_held=i % 2 == 0) for i, q in enumerate(quantities)]
     report = build_report(tests=_tests(evs), profile="ci", seed=1)

@@ -15,15 +15,15 @@ import numpy as np
 import pytest
 
 from ncverify import InvalidInput
-from ncverify._figures import plot_layer_metrics, read_csv, seed_stats
-from ncverify._reproduce import (
+from ncverify.cli.reproduce._data import Progress, get_preset, load_dataset
+from ncverify.cli.reproduce._figures import plot_layer_metrics, read_csv, seed_stats
+from ncverify.cli.reproduce._runs import (
     LR_DROP_AT,
     jswm_head_depth,
     jswm_layers,
     lr_at,
     predicted_decay,
 )
-from ncverify._reproduce_data import Progress, get_preset, load_dataset
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -123,7 +123,7 @@ def test_layers_gram_csv_and_json_summary(layers):
 
 def test_layers_training_obeys_the_exact_balancedness_recursion(layers):
     # spec §4: D+ = (1 - eta lambda)^2 D + eta^2 (G_{l+1}^T G_{l+1} - G_l G_l^T) at every step
-    # for the head pairs (checked by ncverify._train); float64 rounding only
+    # for the head pairs (checked by ncverify.train); float64 rounding only
     result, _ = layers
     residual = np.asarray(result.data["max_recursion_residual"], dtype=float)
     assert residual.shape == (get_preset("tiny").seeds,) and (residual < 1e-12).all()
@@ -220,7 +220,7 @@ def test_datasets_are_balanced_and_unit_norm():
 
 
 def test_cli_runs_and_reports_usage_errors(tmp_path, capsys):
-    from ncverify._cli import main
+    from ncverify.cli import main
 
     rc = main(["reproduce", "jswm-head-depth", "--preset", "tiny", "--steps", "5",
                "--seeds", "1", "--dataset", "clusters", "--out", str(tmp_path)])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch.func import functional_call
 
 from ncverify import InvalidInput
-from ncverify._models import PyramidalMLP
+from ncverify.nets import PyramidalMLP
 from ncverify.train import sharpness
 
 

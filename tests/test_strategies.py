@@ -11,14 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from ncverify import architecture_assumptions, check_architecture
-from ncverify.models import ARCHITECTURE_ASSUMPTIONS
+from ncverify.data import make_digits_subset, make_gaussian_clusters
+from ncverify.nets import ARCHITECTURE_ASSUMPTIONS
 from ncverify.strategies import (
     VIOLATIONS,
     architectures,
     digits_subsets,
     gaussian_clusters,
-    make_digits_subset,
-    make_gaussian_clusters,
     training_hyperparameters,
 )
 
@@ -211,7 +210,7 @@ def test_bad_values_drawn_from_size_strategies(strategy, match):
 
 def test_data_strategies_are_re_exported():
     import ncverify.strategies as public
-    from ncverify import _strategies_data
+    from ncverify.strategies import _data as _strategies_data
 
     assert _strategies_data.__all__
     for name in _strategies_data.__all__:

@@ -7,9 +7,8 @@ import torch
 from hypothesis import given
 from hypothesis.errors import InvalidArgument
 
-from ncverify._profiles import hypothesis_settings
-from ncverify._strategies_gd import build_gd_step, build_ufm_point, gd_steps, ufm_points
-from ncverify._strategies_jswm import (
+from ncverify.catalog.gd import build_gd_step, build_ufm_point, gd_steps, ufm_points
+from ncverify.catalog.jswm import (
     balanced_heads,
     balanced_pairs,
     build_head,
@@ -17,6 +16,7 @@ from ncverify._strategies_jswm import (
     factorizations,
     head_instances,
 )
+from ncverify.pytest_plugin import hypothesis_settings
 
 
 @pytest.mark.parametrize(("factory", "kwargs", "match"), [

@@ -10,8 +10,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ncverify._strategies_data import labelled_features
 from ncverify.metrics import StreamingCollapse, collapse_metrics
+from ncverify.strategies import labelled_features
 
 F64 = torch.float64
 SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ncverify import InvalidInput, TrainingDiverged
-from ncverify._models import PyramidalMLP
+from ncverify.nets import PyramidalMLP
 from ncverify.train import TrainingConfig, train
 
 
@@ -188,21 +188,13 @@ def test_bad_data_is_rejected(which, match):
 
 
 def test_diverged_run_makes_the_theorem_evaluation_inconclusive():
-    from ncverify import architecture_assumptions
-    from ncverify.catalog.jswm_training import (
-        TRAINING_NC1,
-        TrainedNetwork,
-        evaluate_training,
-        measure_trained_network,
-    )
+    from ncverify.catalog.jswm import TRAINING_NC1, TrainedNetwork
 
     X, y = _data()
     net = _net()
-    # measured before training: a diverged (non-finite) network cannot be probed
-    arch = {k: a.to_outcome() for k, a in architecture_assumptions(net, 12).items()}
     run = train(net, X, y, lr=1e3, weight_decay=1e-3, steps=200)
     assert run.diverged
-    ev = evaluate_training(TRAINING_NC1, measure_trained_network(TrainedNetwork(run)), seed=0,
-                           inputs={}, arch_outcomes=arch, diverged_step=run.diverged_step)
+    ev = TRAINING_NC1.check(TrainedNetwork(run), seed=0, inputs={}, unmeasured="undecided",
+                            inconclusive_reason=f"diverged at step {run.diverged_step}")
     assert ev.verdict.value == "inconclusive"
     assert ev.reason == f"diverged at step {run.diverged_step}"

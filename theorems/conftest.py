@@ -21,7 +21,8 @@ def _import_all_ncverify_modules() -> None:
     import ncverify
 
     for info in pkgutil.walk_packages(ncverify.__path__, prefix="ncverify."):
-        importlib.import_module(info.name)
+        if not info.name.endswith(".__main__"):  # running it would start the command line
+            importlib.import_module(info.name)
 
 
 def pytest_collection(session) -> None:

@@ -17,10 +17,10 @@ import torch
 from hypothesis import given
 
 from ncverify import Verdict
-from ncverify._profiles import hypothesis_settings
-from ncverify._strategies_gd import build_ufm_point, gd_steps, ufm_points
-from ncverify._strategies_jswm import balanced_heads, build_head, factorizations
 from ncverify.catalog import gd
+from ncverify.catalog.gd import build_ufm_point, gd_steps, ufm_points
+from ncverify.catalog.jswm import balanced_heads, build_head, factorizations
+from ncverify.pytest_plugin import hypothesis_settings
 from ncverify.spec import default_rtol
 
 

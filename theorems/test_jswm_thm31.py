@@ -2,7 +2,7 @@
 
 Every claim of the specs in :mod:`ncverify.catalog.jswm` is evaluated on
 hypothesis-generated last pairs (no training): random and adversarial features,
-heads and labels from :func:`ncverify._strategies_jswm.head_instances`. Each
+heads and labels from :func:`ncverify.catalog.jswm.head_instances`. Each
 evaluation is recorded with ``ncverify_record``; a counterexample fails the test
 and hypothesis shrinks it. A deliberately false variant of the NC1 bound shows
 that this machinery finds and shrinks counterexamples.
@@ -18,9 +18,9 @@ import torch
 from hypothesis import find, given
 
 from ncverify import Verdict, metrics
-from ncverify._profiles import current_profile, hypothesis_settings
-from ncverify._strategies_jswm import balanced_heads, build_last_pair, head_instances
 from ncverify.catalog import jswm
+from ncverify.catalog.jswm import balanced_heads, build_last_pair, head_instances
+from ncverify.pytest_plugin import current_profile, hypothesis_settings
 from ncverify.spec import Claim, TheoremSpec, default_rtol
 
 

@@ -13,17 +13,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ncverify._profiles import current_profile, hypothesis_settings
-from ncverify.catalog.jswm_training import (
+from ncverify.catalog.jswm import (
     DEPTH_TREND,
     STABILITY,
     TRAINING_NC1,
     DepthSweep,
     TrainedNetwork,
-    evaluate_training,
     measure_depth_sweep,
-    measure_trained_network,
 )
+from ncverify.pytest_plugin import current_profile, hypothesis_settings
 from ncverify.strategies import (
     VIOLATIONS,
     architectures,
@@ -34,7 +32,6 @@ from ncverify.strategies import (
 PROFILE = current_profile()
 STEPS = PROFILE.steps
 DEFAULT_PLUGIN = "examples.residual_mlp:factory"
-_ARCH: dict[int, dict] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -77,31 +74,24 @@ def _inputs(data, arch, hp, **extra):
 
 
 def _train(net, data, hp, seed):
-    """Train ``net``; its architecture outcomes are measured first (a diverged network cannot
-    be probed) and kept on ``_ARCH`` keyed by the run."""
     from ncverify.train import train
 
-    outcomes = _arch_outcomes(net, data.num_samples)
-    run = train(net, data.X, data.y, lr=hp.learning_rate, weight_decay=hp.weight_decay,
+    return train(net, data.X, data.y, lr=hp.learning_rate, weight_decay=hp.weight_decay,
                  steps=hp.steps, seed=seed, device=PROFILE.resolve_device(),
                  dtype=PROFILE.dtype, record_every=max(1, hp.steps // 20))
-    _ARCH[id(run)] = outcomes
-    return run
 
 
-def _arch_outcomes(net, N):
-    from ncverify import architecture_assumptions
-
-    return {k: a.to_outcome() for k, a in architecture_assumptions(net, N).items()}
+def _diverged(run) -> str | None:
+    return None if not run.diverged else f"diverged at step {run.diverged_step}"
 
 
 def _judge_run(spec, run, data, inputs, seed, *, sharpness=None, architecture=""):
+    """What the run could not measure (a diverged run, undeclared widths) is undecided."""
     snap = TrainedNetwork(run, nc1_tolerance=PROFILE.nc1_tolerance, sharpness=sharpness,
                           architecture=architecture, inputs=inputs)
-    return evaluate_training(
-        spec, measure_trained_network(snap), seed=seed, inputs=inputs,
-        arch_outcomes=_ARCH[id(run)], diverged_step=run.diverged_step, dtype=PROFILE.dtype,
-        architecture=architecture)
+    return spec.check(snap, seed=seed, inputs=inputs, unmeasured="undecided",
+                      inconclusive_reason=_diverged(run), dtype=PROFILE.dtype,
+                      architecture=architecture)
 
 
 def _sharpness(run, seed):
@@ -162,7 +152,7 @@ def test_theorem_4_4_assumption_violations_are_outside(violation, ncverify_recor
        seed=st.integers(0, 2**16), hp=_hyperparameters())
 def test_theorem_5_2_kappa_does_not_grow_with_head_depth(data, seed, hp, ncverify_record):
     """The same nonlinear part (widths (max(N, 64), 32), same seed) with L2 = 2, 3, 4."""
-    from ncverify._models import PyramidalMLP
+    from ncverify import PyramidalMLP
 
     widths = (max(64, data.num_samples), 32)
     runs = []
@@ -178,10 +168,9 @@ def test_theorem_5_2_kappa_does_not_grow_with_head_depth(data, seed, hp, ncverif
         measured = measure_depth_sweep(DepthSweep(runs, inputs))
     else:
         measured = {}
-    ev = ncverify_record(evaluate_training(
-        DEPTH_TREND, measured, seed=seed, inputs=inputs,
-        arch_outcomes=_ARCH[id(runs[0])],
-        diverged_step=diverged, dtype=PROFILE.dtype))
+    ev = ncverify_record(DEPTH_TREND.evaluate(
+        measured, seed=seed, inputs=inputs, unmeasured="undecided", dtype=PROFILE.dtype,
+        inconclusive_reason=None if diverged is None else f"diverged at step {diverged}"))
     assert ev.verdict.value != "counterexample", ev.reason
 
 
@@ -192,7 +181,7 @@ def test_plugin_architecture_collapse_and_stability(ncverify_arch, ncverify_seed
     """4.4's NC1 claims (via Theorem 3.1) and 5.3 on ``--ncverify-arch`` (default: the
     example plug-in, so that the plug-in path runs in CI)."""
     from ncverify import load_architecture
-    from ncverify._datasets import make_gaussian_clusters
+    from ncverify.data import make_gaussian_clusters
     from ncverify.strategies import Hyperparameters
 
     spec = ncverify_arch or DEFAULT_PLUGIN

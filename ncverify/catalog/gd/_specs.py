@@ -1,0 +1,108 @@
+"""Exact invariants of gradient descent with weight decay (spec §4), as data.
+
+For a pair of consecutive linear layers (no σ between them, no bias) with
+``D = W_{l+1}ᵀW_{l+1} - W_l W_lᵀ`` and ``G`` the gradients of the data term:
+
+* ``gd-balancedness-step``: one plain GD step with weight decay gives
+  ``D⁺ = (1-ηλ)² D + η² (G_{l+1}ᵀG_{l+1} - G_l G_lᵀ)`` exactly;
+* ``gd-near-stationary``: ``‖D‖_op <= (‖W_{l+1}‖_op‖∇_{W_{l+1}}L_λ‖_F +
+  ‖W_l‖_op‖∇_{W_l}L_λ‖_F)/λ`` at any point, so ``D = 0`` at critical points;
+* ``head-representation-cost``: any factorisation of ``A`` into ``L2`` factors costs
+  ``(λ/2)Σ‖W_l‖_F² >= (λ L2/2) Σ_i s_i(A)^{2/L2}``;
+* ``head-representation-cost-attained``: a balanced factorisation attains it.
+
+Provenance ``derived``; proofs in ``docs/theorems.md``.
+"""
+
+from __future__ import annotations
+
+from ...spec import Assumption, AssumptionStatus, Claim, Source, TheoremSpec
+from ._measure import measure_gd_step, measure_head_cost, measure_stationary_point
+
+__all__ = [
+    "BALANCEDNESS_STEP",
+    "NEAR_STATIONARY",
+    "REPRESENTATION_COST",
+    "REPRESENTATION_COST_ATTAINED",
+    "SOURCE",
+    "THEOREMS",
+]
+
+SOURCE = Source("collapse-theory spec; identities used by JSWM, ICLR 2025", "2410.04887",
+                "spec §4 (gradient descent with weight decay)")
+
+
+_LINEAR = Assumption(
+    "H-linear-pair", "no nonlinearity (and no bias) between W_l and W_{l+1}",
+    "nonlinear_between <= 0")
+_LAMBDA = Assumption("H-weight-decay", "weight decay λ > 0", "lam > 0")
+
+BALANCEDNESS_STEP = TheoremSpec(
+    id="gd-balancedness-step",
+    title="One GD step with weight decay: D⁺ = (1-ηλ)²D + η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ)",
+    source=SOURCE, provenance="derived", proof="docs/theorems.md#gd-step", family="gd",
+    description="Exact for any loss and batch; fails across a nonlinearity and with momentum.",
+    assumptions=(
+        _LINEAR,
+        Assumption("H-plain-gd", "the update is a plain GD step W⁺ = (1-ηλ)W - ηG (no "
+                   "momentum): relative distance <= 64·eps", "step_rel <= 64*machine_eps"),
+    ),
+    claims=(
+        Claim("recursion", "residual_rel", "<=", "0", exact_value="0",
+              atol="4096*machine_eps",
+              description="‖D⁺ - (1-ηλ)²D - η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ)‖_F / scale = 0 "
+                          "(up to 4096·eps)"),
+    ),
+    measurement=measure_gd_step,
+)
+
+NEAR_STATIONARY = TheoremSpec(
+    id="gd-near-stationary",
+    title="Balancedness at (near-)critical points of L_λ: D = 0 at critical points",
+    source=SOURCE, provenance="derived", proof="docs/theorems.md#gd-stationary", family="gd",
+    description="λD = W_{l+1}ᵀ∇_{W_{l+1}}L_λ - ∇_{W_l}L_λ W_lᵀ at any point.",
+    assumptions=(_LINEAR, _LAMBDA),
+    claims=(
+        Claim("stationary-balance", "D_op", "<=",
+              "(W_up_op*grad_up_F + W_lo_op*grad_lo_F)/lam",
+              domain=("lam > 0",), errors=("grad_up_F", "grad_lo_F"), exact_value="0",
+              atol="64*max_dim*machine_eps*W_sq",
+              description="‖D‖_op <= (‖W_{l+1}‖_op‖∇_{W_{l+1}}L_λ‖_F + "
+                          "‖W_l‖_op‖∇_{W_l}L_λ‖_F)/λ"),
+    ),
+    measurement=measure_stationary_point,
+)
+
+REPRESENTATION_COST = TheoremSpec(
+    id="head-representation-cost",
+    title="Representation cost of a linear head: (λ/2)Σ‖W_l‖² >= (λL2/2)Σ s_i(A)^{2/L2}",
+    source=SOURCE, provenance="derived", proof="docs/theorems.md#rep-cost", family="gd",
+    description="Any factorisation of A = W_L⋯W_{L1+1} costs at least the balanced one.",
+    assumptions=(_LAMBDA,),
+    claims=(
+        Claim("cost-lower-bound", "cost", ">=", "lam*L2*schatten/2",
+              exact_value="lam*L2*schatten/2"),
+    ),
+    measurement=measure_head_cost,
+)
+
+REPRESENTATION_COST_ATTAINED = TheoremSpec(
+    id="head-representation-cost-attained",
+    title="The balanced factorisation attains the representation cost (λL2/2)Σ s_i(A)^{2/L2}",
+    source=SOURCE, provenance="derived", proof="docs/theorems.md#rep-cost", family="gd",
+    assumptions=(
+        _LAMBDA,
+        Assumption("H-exact-balance",
+                   "every pair of the head is balanced up to rounding: relative imbalance "
+                   "<= 64·eps (proxy for exact balance)", "eps2_rel <= 64*machine_eps",
+                   status=AssumptionStatus.PROXIED),
+    ),
+    claims=(
+        Claim("cost-attained", "cost", "<=", "lam*L2*schatten/2",
+              exact_value="lam*L2*schatten/2"),
+    ),
+    measurement=measure_head_cost,
+)
+
+THEOREMS = (BALANCEDNESS_STEP, NEAR_STATIONARY, REPRESENTATION_COST,
+            REPRESENTATION_COST_ATTAINED)

@@ -1,0 +1,47 @@
+"""Networks ncverify can check (``docs/architectures.md``).
+
+* ``_protocol``: the network protocol and :func:`check_architecture`;
+* ``_pyramidal``: :class:`PyramidalMLP`, the JSWM network family;
+* ``_activations``: activations with a known slope range (:class:`GammaTanh`, ...);
+* ``_assumptions``: JSWM's architecture assumptions measured on a network;
+* ``_loader``: plug-ins (``module:factory`` or the entry-point group
+  ``ncverify.architectures``) and :class:`ArchitectureFactory`.
+"""
+
+from __future__ import annotations
+
+from ._activations import ACTIVATIONS, GammaTanh, ReLU, Tanh, make_activation
+from ._assumptions import (
+    ARCHITECTURE_ASSUMPTIONS,
+    ArchitectureAssumption,
+    architecture_assumptions,
+)
+from ._loader import (
+    ENTRY_POINT_GROUP,
+    ArchitectureFactory,
+    available_architectures,
+    load_architecture,
+    pyramidal_factory,
+)
+from ._protocol import ArchitectureInfo, check_architecture, linearity_tolerance
+from ._pyramidal import PyramidalMLP
+
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURE_ASSUMPTIONS",
+    "ENTRY_POINT_GROUP",
+    "ArchitectureAssumption",
+    "ArchitectureFactory",
+    "ArchitectureInfo",
+    "GammaTanh",
+    "PyramidalMLP",
+    "ReLU",
+    "Tanh",
+    "architecture_assumptions",
+    "available_architectures",
+    "check_architecture",
+    "linearity_tolerance",
+    "load_architecture",
+    "make_activation",
+    "pyramidal_factory",
+]

@@ -1,0 +1,64 @@
+"""The pytest plugin (entry point ``pytest11: ncverify``) and the run profiles.
+
+Options (``pytest --help``, group *ncverify*): ``--ncverify-profile``, ``--ncverify-seed``,
+``--ncverify-arch``, ``--ncverify-report``; fixtures ``ncverify_record``,
+``ncverify_profile``, ``ncverify_seed``, ``ncverify_arch``; markers
+``ncverify_theorem(theorem_id)`` and ``ncverify_arch`` (``docs/plugin.md``).
+
+* ``_options``: option parsing and validation;
+* ``_hooks``: configuration, markers, fixtures, the counterexample hook;
+* ``_collector``: gathers evaluations from test reports (xdist-safe) and writes the report;
+* ``_profiles``: :class:`Profile`, :data:`PROFILES`, :func:`hypothesis_settings`.
+
+Importing this package imports nothing heavy (no torch, sympy, cvxpy or matplotlib).
+"""
+
+from __future__ import annotations
+
+from ._collector import COMMAND_ENV
+from ._hooks import (
+    ncverify_arch,
+    ncverify_profile,
+    ncverify_record,
+    ncverify_seed,
+    pytest_collection_modifyitems,
+    pytest_configure,
+    pytest_runtest_call,
+    pytest_unconfigure,
+)
+from ._options import ARCH_ENV, pytest_addoption, validate_arch_spec
+from ._profiles import (
+    DEFAULT_SEED,
+    PROFILE_ENV,
+    PROFILES,
+    SEED_ENV,
+    Profile,
+    current_profile,
+    current_seed,
+    get_profile,
+    hypothesis_settings,
+)
+
+__all__ = [
+    "ARCH_ENV",
+    "COMMAND_ENV",
+    "DEFAULT_SEED",
+    "PROFILES",
+    "PROFILE_ENV",
+    "SEED_ENV",
+    "Profile",
+    "current_profile",
+    "current_seed",
+    "get_profile",
+    "hypothesis_settings",
+    "ncverify_arch",
+    "ncverify_profile",
+    "ncverify_record",
+    "ncverify_seed",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_runtest_call",
+    "pytest_unconfigure",
+    "validate_arch_spec",
+]
