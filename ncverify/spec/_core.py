@@ -40,7 +40,7 @@ sympy is imported lazily; each expression is parsed and lambdified once
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -74,6 +74,7 @@ __all__ = [
     "TheoremSpec",
     "default_rtol",
 ]
+
 
 @dataclass(frozen=True)
 class Assumption:
@@ -121,8 +122,9 @@ class Assumption:
     @cached_property
     def _compiled(self) -> tuple[tuple[_Relation, _Compiled, _Compiled], ...]:
         what = f"assumption {self.name!r}"
-        return tuple((rel, _Compiled(rel.lhs, what), _Compiled(rel.rhs, what))
-                     for rel in self._relations)
+        return tuple(
+            (rel, _Compiled(rel.lhs, what), _Compiled(rel.rhs, what)) for rel in self._relations
+        )
 
     @cached_property
     def symbols(self) -> tuple[str, ...]:
@@ -132,8 +134,7 @@ class Assumption:
         names = sorted({n for rel in self._relations for n in rel.names()})
         return tuple(n for n in names if n != "machine_eps")
 
-    def evaluate(self, measured: Mapping[str, Any], *, dtype: str = "float64"
-                 ) -> AssumptionOutcome:
+    def evaluate(self, measured: Mapping[str, Any], *, dtype: str = "float64") -> AssumptionOutcome:
         """The outcome on ``measured`` (which must contain :attr:`symbols`)."""
         if self.status is AssumptionStatus.NOT_CHECKABLE:
             return AssumptionOutcome(self.name, self.status, None, {}, self.description)
@@ -240,8 +241,10 @@ class Claim:
 
     @cached_property
     def _uncertainty(self) -> dict[str, _Compiled]:
-        return {k: _Compiled(v, f"claim {self.name!r} uncertainty of {k!r}")
-                for k, v in self.uncertainty.items()}
+        return {
+            k: _Compiled(v, f"claim {self.name!r} uncertainty of {k!r}")
+            for k, v in self.uncertainty.items()
+        }
 
     @cached_property
     def _atol(self) -> _Compiled | None:
@@ -259,8 +262,9 @@ class Claim:
         """The bound as a sympy expression (symbols positive)."""
         return self._bound.expr
 
-    def evaluate(self, measured: Mapping[str, Any], *, dtype: str = "float64"
-                 ) -> tuple[ClaimOutcome, dict[str, float]]:
+    def evaluate(
+        self, measured: Mapping[str, Any], *, dtype: str = "float64"
+    ) -> tuple[ClaimOutcome, dict[str, float]]:
         """The outcome and the extra values to record (worst entry for per-sample claims)."""
         import numpy as np
 
@@ -282,8 +286,9 @@ class Claim:
             extra[f"{self.name}.in_domain"] = float(inside.sum())
         if not inside.any():
             qv = float(q.flat[0]) if q.size else math.nan
-            return ClaimOutcome(self.name, qv, None, self.relation, None, True,
-                                self.expression), extra
+            return ClaimOutcome(
+                self.name, qv, None, self.relation, None, True, self.expression
+            ), extra
         rtol = default_rtol(dtype) if self.rtol is None else self.rtol
         atol = 0.0 if self._atol is None else np.asarray(self._atol(values), dtype=float)
         slack = rtol * np.maximum(np.abs(q), np.abs(b)) + atol
@@ -291,8 +296,9 @@ class Claim:
         finite = np.isfinite(q) & np.isfinite(b)
         # signed margin: >= 0 means the claim holds at that entry
         margin = (b + slack - q) if self.relation == "<=" else (q + slack - b)
-        rel_margin = np.where(finite, margin / np.maximum(np.abs(b), np.abs(q)).clip(1e-300),
-                              -np.inf)
+        rel_margin = np.where(
+            finite, margin / np.maximum(np.abs(b), np.abs(q)).clip(1e-300), -np.inf
+        )
         rel_margin = np.where(inside, rel_margin, np.inf)
         i = int(np.argmin(rel_margin)) if per_sample else 0
         qi, bi = float(q.flat[i]), float(b.flat[i])
@@ -306,8 +312,7 @@ class Claim:
                 v = np.asarray(measured[n])
                 if v.ndim:
                     extra[f"{n}[{i}]"] = float(v.flat[i])
-        return ClaimOutcome(self.name, qi, bi, self.relation, held, False,
-                            self.expression), extra
+        return ClaimOutcome(self.name, qi, bi, self.relation, held, False, self.expression), extra
 
 
 @dataclass(frozen=True)
@@ -379,16 +384,29 @@ class TheoremSpec:
                 out.update(f(snapshot))
         return out
 
-    def check(self, snapshot: Any, *, seed: int | None, inputs: Mapping[str, Any],
-              dtype: str = "float64", **extra: Any) -> Evaluation:
+    def check(
+        self,
+        snapshot: Any,
+        *,
+        seed: int | None,
+        inputs: Mapping[str, Any],
+        dtype: str = "float64",
+        **extra: Any,
+    ) -> Evaluation:
         """``evaluate(measure(snapshot), ...)`` (keyword arguments as :meth:`evaluate`)."""
-        return self.evaluate(self.measure(snapshot), seed=seed, inputs=inputs, dtype=dtype,
-                             **extra)
+        return self.evaluate(self.measure(snapshot), seed=seed, inputs=inputs, dtype=dtype, **extra)
 
-    def evaluate(self, measured: Mapping[str, Any], *, seed: int | None,
-                 inputs: Mapping[str, Any], inconclusive_reason: str | None = None,
-                 dtype: str = "float64", unmeasured: str = "error",
-                 **extra: Any) -> Evaluation:
+    def evaluate(
+        self,
+        measured: Mapping[str, Any],
+        *,
+        seed: int | None,
+        inputs: Mapping[str, Any],
+        inconclusive_reason: str | None = None,
+        dtype: str = "float64",
+        unmeasured: str = "error",
+        **extra: Any,
+    ) -> Evaluation:
         """Judge the theorem on ``measured`` values; returns an :class:`Evaluation`.
 
         Values may be floats or 1-D arrays (per sample). ``unmeasured`` says what a
@@ -405,7 +423,8 @@ class TheoremSpec:
 
         if unmeasured not in ("error", "undecided"):
             raise InvalidInput(
-                f"theorem {self.id!r}: unmeasured={unmeasured!r} is not 'error' or 'undecided'")
+                f"theorem {self.id!r}: unmeasured={unmeasured!r} is not 'error' or 'undecided'"
+            )
         values: dict[str, Any] = {}
         for k, v in measured.items():
             if hasattr(v, "detach"):
@@ -420,52 +439,53 @@ class TheoremSpec:
         missing = [s for s in self.symbols if s not in values]
         if missing and unmeasured == "error":
             raise InvalidInput(
-                f"theorem {self.id!r}: missing measured symbols {missing}; got "
-                f"{sorted(values)}"
+                f"theorem {self.id!r}: missing measured symbols {missing}; got {sorted(values)}"
             )
         if unmeasured == "error":
             nonfinite = [s for s in self.symbols if not np.all(np.isfinite(values[s]))]
             if nonfinite and inconclusive_reason is None:
                 inconclusive_reason = "non-finite measured values: " + ", ".join(
-                    f"{s}={values[s]}" for s in nonfinite)
+                    f"{s}={values[s]}" for s in nonfinite
+                )
         record = {k: v for k, v in values.items() if isinstance(v, float)}
         assumptions = []
         for a in self.assumptions:
-            absent = [n for n in a.symbols
-                      if n not in values or not np.all(np.isfinite(values[n]))]
-            if absent and unmeasured == "undecided" \
-                    and a.status is not AssumptionStatus.NOT_CHECKABLE:
-                assumptions.append(AssumptionOutcome(
-                    a.name, AssumptionStatus.NOT_CHECKABLE, None, {},
-                    f"{a.predicate}: not measurable on this network/run"))
+            absent = [n for n in a.symbols if n not in values or not np.all(np.isfinite(values[n]))]
+            if (
+                absent
+                and unmeasured == "undecided"
+                and a.status is not AssumptionStatus.NOT_CHECKABLE
+            ):
+                assumptions.append(
+                    AssumptionOutcome(
+                        a.name,
+                        AssumptionStatus.NOT_CHECKABLE,
+                        None,
+                        {},
+                        f"{a.predicate}: not measurable on this network/run",
+                    )
+                )
             else:
                 assumptions.append(a.evaluate(values, dtype=dtype))
         claims = []
         for c in self.claims:
             if any(n not in values for n in c.symbols):
-                claims.append(ClaimOutcome(c.name, math.nan, None, c.relation, None, True,
-                                           c.expression))
+                claims.append(
+                    ClaimOutcome(c.name, math.nan, None, c.relation, None, True, c.expression)
+                )
                 continue
             outcome, more = c.evaluate(values, dtype=dtype)
             claims.append(outcome)
             record.update(more)
         return Evaluation.build(
-            theorem_id=self.id, source=str(self.source), provenance=self.provenance,
-            assumptions=assumptions, claims=claims, inconclusive_reason=inconclusive_reason,
-            seed=seed, inputs=dict(inputs), measured=record, **extra,
+            theorem_id=self.id,
+            source=str(self.source),
+            provenance=self.provenance,
+            assumptions=assumptions,
+            claims=claims,
+            inconclusive_reason=inconclusive_reason,
+            seed=seed,
+            inputs=dict(inputs),
+            measured=record,
+            **extra,
         )
-
-
-def specs_from(obj: Any) -> Iterable[TheoremSpec]:
-    """Specs held by a catalog object: a spec, an iterable of specs, or a module with THEOREMS."""
-    if isinstance(obj, TheoremSpec):
-        return (obj,)
-    if hasattr(obj, "THEOREMS"):
-        obj = obj.THEOREMS
-    elif callable(obj):
-        obj = obj()
-    items = tuple(obj) if isinstance(obj, Iterable) else (obj,)
-    bad = [x for x in items if not isinstance(x, TheoremSpec)]
-    if bad:
-        raise InvalidInput(f"catalog holds non-TheoremSpec objects: {bad[:3]!r}")
-    return items

@@ -20,10 +20,12 @@ from __future__ import annotations
 import difflib
 import importlib
 import threading
+from collections.abc import Iterable
 from importlib.metadata import entry_points
+from typing import Any
 
 from ..errors import InvalidInput, NCVerifyError
-from ._core import TheoremSpec, specs_from
+from ._core import TheoremSpec
 
 __all__ = ["ENTRY_POINT_GROUP", "all_theorems", "builtin_catalogs", "get_theorem", "register"]
 
@@ -61,9 +63,13 @@ def builtin_catalogs() -> tuple[str, ...]:
 
     catalog = importlib.import_module(BUILTIN_CATALOG_PACKAGE)
 
-    return tuple(sorted(f"{catalog.__name__}.{m.name}"
-                        for m in pkgutil.iter_modules(catalog.__path__)
-                        if not m.name.startswith("_")))
+    return tuple(
+        sorted(
+            f"{catalog.__name__}.{m.name}"
+            for m in pkgutil.iter_modules(catalog.__path__)
+            if not m.name.startswith("_")
+        )
+    )
 
 
 def _load() -> None:
@@ -97,8 +103,7 @@ def get_theorem(theorem_id: str) -> TheoremSpec:
         close = difflib.get_close_matches(str(theorem_id), list(_REGISTRY), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise InvalidInput(
-            f"no theorem {theorem_id!r} is registered{hint} (see `ncverify list` or "
-            "all_theorems())"
+            f"no theorem {theorem_id!r} is registered{hint} (see `ncverify list` or all_theorems())"
         ) from None
 
 
@@ -106,3 +111,18 @@ def all_theorems() -> tuple[TheoremSpec, ...]:
     """Every registered spec, sorted by id."""
     _load()
     return tuple(_REGISTRY[k] for k in sorted(_REGISTRY))
+
+
+def specs_from(obj: Any) -> Iterable[TheoremSpec]:
+    """Specs held by a catalog object: a spec, an iterable of specs, or a module with THEOREMS."""
+    if isinstance(obj, TheoremSpec):
+        return (obj,)
+    if hasattr(obj, "THEOREMS"):
+        obj = obj.THEOREMS
+    elif callable(obj):
+        obj = obj()
+    items = tuple(obj) if isinstance(obj, Iterable) else (obj,)
+    bad = [x for x in items if not isinstance(x, TheoremSpec)]
+    if bad:
+        raise InvalidInput(f"catalog holds non-TheoremSpec objects: {bad[:3]!r}")
+    return items

@@ -21,214 +21,50 @@ Each writes PNG figures with CSV data of the same basename plus a JSON summary i
 
 from __future__ import annotations
 
-import itertools
-import json
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ...errors import InvalidInput
-from ._data import DATASETS, Progress, get_preset, load_dataset
+from ._common import (
+    LR_DROP_AT,
+    LR_DROP_FACTOR,
+    ReproduceResult,
+    _all_weights,
+    _balancedness,
+    _build_net,
+    _eps1,
+    _features,
+    _fit,
+    _layer_metrics,
+    _nan_list,
+    _normalised_gram,
+    _record_steps,
+    _resolve,
+    _write_summary,
+    lr_at,
+    predicted_decay,
+)
+from ._data import DATASETS, Progress, load_dataset
 
-__all__ = ["ReproduceResult", "jswm_head_depth", "jswm_layers"]
+__all__ = [
+    "LR_DROP_AT",
+    "ReproduceResult",
+    "jswm_head_depth",
+    "jswm_layers",
+    "lr_at",
+    "predicted_decay",
+]
 
 DEFAULT_OUT = "reports/figures"
-LR_DROP_AT = 0.8  # fraction of the steps after which the step size is divided by 10
-LR_DROP_FACTOR = 0.1
 LAYERS_WEIGHT_DECAY = 0.0018  # JSWM Figure 1
 HEAD_DEPTH_WEIGHT_DECAYS = (0.001, 0.004)  # JSWM head-depth figure
 NUM_NONLINEAR = 5
 LAYERS_HEAD_DEPTH = 4  # 5 + 4 = 9 layers
 SHOWN_LAYERS = 7  # the last 7 layers are shown
 ACTIVATIONS = ("relu", "gamma_tanh")  # names of ncverify.nets
-
-
-@dataclass
-class ReproduceResult:
-    """What a reproduction measured: ``config``, per-figure ``data`` (plain lists, the
-    numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
-    (this process's CPU time: the cost without other processes' load) and the number of
-    ``diverged`` runs (counted, recorded as NaN, left out of means)."""
-
-    experiment: str
-    config: dict[str, Any]
-    data: dict[str, Any]
-    files: list[str] = field(default_factory=list)
-    wall_time_s: float = 0.0
-    cpu_time_s: float = 0.0
-    diverged: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"experiment": self.experiment, "config": self.config, "data": self.data,
-                "files": self.files, "wall_time_s": self.wall_time_s,
-                "cpu_time_s": self.cpu_time_s, "diverged": self.diverged}
-
-
-# ----------------------------------------------------------------------------- helpers
-def _resolve(preset: str, **overrides) -> dict[str, Any]:
-    p = get_preset(preset).as_dict()
-    for key, value in overrides.items():
-        if value is not None:
-            p[key] = value
-    if p["device"] == "auto":
-        import torch
-
-        p["device"] = "cuda" if torch.cuda.is_available() else "cpu"
-    for key in ("width", "steps", "head_depth_steps", "seeds", "head_depth_seeds"):
-        if not isinstance(p[key], int) or p[key] < 1:
-            raise InvalidInput(f"{key}={p[key]!r}; it must be a positive integer")
-    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0 and math.isfinite(p["lr"])):
-        raise InvalidInput(f"lr={p['lr']!r}; it must be a positive finite number")
-    return p
-
-
-def lr_at(step: int, *, lr: float, steps: int) -> float:
-    """Step size of step ``step`` (0-based): ``lr``, then ``lr·0.1`` from ``⌊0.8·steps⌋`` on."""
-    return lr if step < int(LR_DROP_AT * steps) else lr * LR_DROP_FACTOR
-
-
-def predicted_decay(record_steps, *, lr: float, weight_decay: float, steps: int) -> np.ndarray:
-    """``∏_{s<t} (1 − η_s λ)²`` at each recorded ``t`` (spec §4: the weight-decay factor of
-    one GD step on ``D_ℓ = W_{ℓ+1}ᵀW_{ℓ+1} − W_ℓW_ℓᵀ``), with the step-size drop."""
-    drop = int(LR_DROP_AT * steps)
-    out = []
-    for t in record_steps:
-        before, after = min(t, drop), max(0, t - drop)
-        out.append((1 - lr * weight_decay) ** (2 * before)
-                   * (1 - lr * LR_DROP_FACTOR * weight_decay) ** (2 * after))
-    return np.asarray(out)
-
-
-def _record_steps(steps: int, records: int) -> list[int]:
-    return sorted({round(float(t)) for t in np.linspace(0, steps, max(2, records))})
-
-
-def _negativity(H, sigma) -> float:
-    import torch
-
-    denom = float(torch.linalg.matrix_norm(H, ord=2))
-    if denom == 0.0:
-        return math.nan
-    return float(torch.linalg.matrix_norm(H - sigma(H), ord=2)) / denom
-
-
-def _normalised_gram(Z, y, num_classes: int) -> np.ndarray:
-    from ...metrics import class_means
-
-    M = class_means(Z, y, num_classes=num_classes).double()
-    G = (M @ M.T).cpu().numpy()
-    scale = float(np.max(np.diag(G)))
-    return G / scale if scale > 0 else G
-
-
-def _write_summary(out_dir: Path, basename: str, result: ReproduceResult) -> Path:
-    path = out_dir / f"{basename}.json"
-    text = json.dumps(result.to_json(), indent=1, default=_json_default)
-    path.write_text(text.replace("NaN", "null") + "\n")
-    return path
-
-
-def _json_default(obj):
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (np.floating, np.integer)):
-        return obj.item()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _nan_list(a) -> list:
-    return np.where(np.isfinite(a), a, np.nan).tolist()
-
-
-# ----------------------------------------------------------------------------- networks
-def _build_net(cfg, nonlinear: list[int], head: list[int], *, seed: int):
-    import torch
-
-    from ...nets import PyramidalMLP
-
-    return PyramidalMLP(cfg["input_dim"], nonlinear, head, cfg["num_classes"],
-                        cfg["activation"], seed=seed, dtype=getattr(torch, cfg["dtype"]),
-                        device=cfg["device"])
-
-
-def _all_weights(net) -> list:
-    """``[W_1, ..., W_L]`` detached (math convention)."""
-    return [W.detach() for W in net.weights()]
-
-
-def _features(net, X) -> list:
-    import torch
-
-    with torch.no_grad():
-        return net.layer_features(X)
-
-
-def _balancedness(W_lower, W_upper) -> float:
-    from ...metrics import balancedness
-
-    return balancedness(W_lower, W_upper)
-
-
-def _eps1(Z_out, y, num_classes: int) -> float:
-    from ...metrics import interpolation_error
-
-    return interpolation_error(Z_out, y, num_classes=num_classes)
-
-
-def _fit(net, X, y, *, cfg, steps: int, weight_decay: float, seed: int, record_steps,
-         on_record, bar) -> float | None:
-    """Train ``net`` in place with :func:`ncverify.train.train`, step size ``lr`` then
-    ``0.1·lr`` from ``⌊0.8·steps⌋`` on; ``on_record(t, net)`` after ``t`` steps for each
-    ``t`` in ``record_steps``. Runs as consecutive ``train`` segments split at the record
-    steps and the drop (plain GD has no state beyond the weights, so this is the same
-    trajectory). Returns the largest relative residual of the exact one-step recursion
-    ``D⁺ = (1−ηλ)²D + η²(G_{ℓ+1}ᵀG_{ℓ+1} − G_ℓG_ℓᵀ)`` over the head pairs and steps (spec
-    §4, checked by ``train``; NaN without a head pair), or ``None`` if a segment diverged."""
-    from ...train import train
-
-    drop = int(LR_DROP_AT * steps)
-    bounds = sorted({0, drop, steps, *(t for t in record_steps if 0 <= t <= steps)})
-    wanted = set(record_steps)
-    residual = math.nan
-    for a, b in itertools.pairwise(bounds):
-        if a in wanted and on_record is not None:
-            on_record(a, net)
-        run = train(net, X, y, lr=lr_at(a, lr=cfg["lr"], steps=steps),
-                    weight_decay=weight_decay, steps=b - a, seed=seed, device=cfg["device"],
-                    dtype=cfg["dtype"], record_every=max(1, b - a), metrics_every=0)
-        if run.diverged:
-            return None
-        if not math.isnan(run.max_recursion_residual):
-            residual = max(run.max_recursion_residual, 0.0 if math.isnan(residual) else residual)
-        bar.advance(b - a)
-    if steps in wanted and on_record is not None:
-        on_record(steps, net)
-    return residual
-
-
-def _layer_metrics(net, X, y, cfg, layers: list[int]) -> dict[str, list[float]]:
-    """NC1, NC2, pair balancedness and negativity of each layer in ``layers`` (1-based)."""
-    import torch
-
-    from ...metrics import nc1_trace_ratio, nc2_kappa
-
-    feats = _features(net, X)
-    Ws = _all_weights(net)
-    L = len(Ws)
-    out: dict[str, list[float]] = {"nc1": [], "nc2": [], "balancedness": [], "negativity": []}
-    with torch.no_grad():
-        for l in layers:
-            Z = feats[l - 1]
-            Z_prev = X if l == 1 else feats[l - 2]
-            out["nc1"].append(nc1_trace_ratio(Z, y, num_classes=cfg["num_classes"]))
-            out["nc2"].append(nc2_kappa(Z, y, num_classes=cfg["num_classes"]))
-            out["balancedness"].append(_balancedness(Ws[l - 1], Ws[l]) if l < L else math.nan)
-            out["negativity"].append(_negativity(Z_prev @ Ws[l - 1].T, net.activation))
-    return out
 
 
 # ----------------------------------------------------------------------------- experiments
@@ -265,15 +101,28 @@ def _setup(preset, dataset, overrides, *, seed):
     if dataset not in DATASETS:
         raise InvalidInput(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     if cfg["activation"] not in ACTIVATIONS:
-        raise InvalidInput(f"activation={cfg['activation']!r}; choose one of "
-                           f"{', '.join(ACTIVATIONS)}")
-    X, y = load_dataset(dataset, n_per_class=cfg["n_per_class"], seed=seed,
-                        dtype=cfg["dtype"], device=cfg["device"],
-                        cluster_dim=cfg["cluster_dim"], cluster_classes=cfg["cluster_classes"])
-    cfg.update(dataset=dataset, seed=seed, num_samples=int(X.shape[0]),
-               input_dim=int(X.shape[1]), num_classes=int(y.max()) + 1,
-               lr_drop_at=LR_DROP_AT, lr_drop_factor=LR_DROP_FACTOR,
-               torch_version=torch.__version__)
+        raise InvalidInput(
+            f"activation={cfg['activation']!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    X, y = load_dataset(
+        dataset,
+        n_per_class=cfg["n_per_class"],
+        seed=seed,
+        dtype=cfg["dtype"],
+        device=cfg["device"],
+        cluster_dim=cfg["cluster_dim"],
+        cluster_classes=cfg["cluster_classes"],
+    )
+    cfg.update(
+        dataset=dataset,
+        seed=seed,
+        num_samples=int(X.shape[0]),
+        input_dim=int(X.shape[1]),
+        num_classes=int(y.max()) + 1,
+        lr_drop_at=LR_DROP_AT,
+        lr_drop_factor=LR_DROP_FACTOR,
+        torch_version=torch.__version__,
+    )
     return cfg, X, y
 
 
@@ -284,12 +133,21 @@ def _widths(cfg, head_depth: int) -> tuple[list[int], list[int]]:
     return nonlinear, [w] * (head_depth - 1)
 
 
-def jswm_layers(*, preset: str = "small", dataset: str = "digits", width: int | None = None,
-                n_per_class: int | None = None, steps: int | None = None,
-                seeds: int | None = None, seed: int = 0, lr: float | None = None,
-                activation: str = "relu", device: str | None = None,
-                out_dir: str | Path = DEFAULT_OUT, progress: bool | None = None,
-                ) -> ReproduceResult:
+def jswm_layers(
+    *,
+    preset: str = "small",
+    dataset: str = "digits",
+    width: int | None = None,
+    n_per_class: int | None = None,
+    steps: int | None = None,
+    seeds: int | None = None,
+    seed: int = 0,
+    lr: float | None = None,
+    activation: str = "relu",
+    device: str | None = None,
+    out_dir: str | Path = DEFAULT_OUT,
+    progress: bool | None = None,
+) -> ReproduceResult:
     """JSWM Figure 1 at small scale: per-layer metrics of the last 7 layers of a 9-layer
     MLP (5 nonlinear + 4 linear) trained with weight decay 0.0018, over ``seeds`` runs.
 
@@ -298,12 +156,24 @@ def jswm_layers(*, preset: str = "small", dataset: str = "digits", width: int | 
     """
 
     t0 = (time.monotonic(), time.process_time())
-    cfg, X, y = _setup(preset, dataset, dict(width=width, n_per_class=n_per_class, steps=steps,
-                                             seeds=seeds, lr=lr, device=device,
-                                             activation=activation), seed=seed)
+    cfg, X, y = _setup(
+        preset,
+        dataset,
+        dict(
+            width=width,
+            n_per_class=n_per_class,
+            steps=steps,
+            seeds=seeds,
+            lr=lr,
+            device=device,
+            activation=activation,
+        ),
+        seed=seed,
+    )
     with _CpuThreads(cfg["device"]):
-        return _layers_run(cfg, X, y, t0=t0, seed=seed, dataset=dataset, out_dir=out_dir,
-                           progress=progress)
+        return _layers_run(
+            cfg, X, y, t0=t0, seed=seed, dataset=dataset, out_dir=out_dir, progress=progress
+        )
 
 
 def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> ReproduceResult:
@@ -313,8 +183,9 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
     L = NUM_NONLINEAR + LAYERS_HEAD_DEPTH
     shown = list(range(L - SHOWN_LAYERS + 1, L + 1))  # layer indices 3..9
     pairs = shown[:-1]  # pair (W_l, W_{l+1}) for l = 3..8
-    cfg.update(depth=L, num_nonlinear=NUM_NONLINEAR, head_depth=LAYERS_HEAD_DEPTH,
-               layers_shown=shown)
+    cfg.update(
+        depth=L, num_nonlinear=NUM_NONLINEAR, head_depth=LAYERS_HEAD_DEPTH, layers_shown=shown
+    )
     rec = _record_steps(cfg["steps"], cfg["records"])
     names = ("nc1", "nc2", "balancedness", "negativity")
     per_layer = {m: np.full((cfg["seeds"], len(shown)), np.nan) for m in names}
@@ -331,8 +202,18 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
             Ws = _all_weights(net)
             traj[s, rec.index(t)] = [_balancedness(Ws[l - 1], Ws[l]) for l in pairs]
 
-        residual = _fit(net, X, y, cfg=cfg, steps=cfg["steps"], weight_decay=wd, seed=seed + s,
-                        record_steps=rec, on_record=on_record, bar=bar)
+        residual = _fit(
+            net,
+            X,
+            y,
+            cfg=cfg,
+            steps=cfg["steps"],
+            weight_decay=wd,
+            seed=seed + s,
+            record_steps=rec,
+            on_record=on_record,
+            bar=bar,
+        )
         if residual is None:
             diverged += 1
             traj[s] = np.nan  # a diverged run is left out entirely
@@ -344,42 +225,74 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
         if not grams:
             feats = _features(net, X)
             first_head = NUM_NONLINEAR  # Z_{L1} is the head's input
-            grams = [(f"Z_{l} (input of head)" if l == first_head else f"Z_{l}",
-                      _normalised_gram(feats[l - 1], y, cfg["num_classes"]))
-                     for l in range(first_head, L + 1)]
+            grams = [
+                (
+                    f"Z_{l} (input of head)" if l == first_head else f"Z_{l}",
+                    _normalised_gram(feats[l - 1], y, cfg["num_classes"]),
+                )
+                for l in range(first_head, L + 1)
+            ]
     bar.close()
     decay = predicted_decay(rec, lr=cfg["lr"], weight_decay=wd, steps=cfg["steps"])
-    eps0 = np.nanmean(traj[:, 0, :], axis=0) if np.isfinite(traj[:, 0, :]).any() else \
-        np.full(len(pairs), np.nan)
+    eps0 = (
+        np.nanmean(traj[:, 0, :], axis=0)
+        if np.isfinite(traj[:, 0, :]).any()
+        else np.full(len(pairs), np.nan)
+    )
     predicted = decay[:, None] * eps0[None, :]
     linear = [l > NUM_NONLINEAR for l in pairs]  # both W_l and W_{l+1} in the head
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = f"jswm-layers-{dataset}"
-    tag = (f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
-           f"λ={wd:g}, η={cfg['lr']:g}, {cfg['steps']} steps, {cfg['seeds']} seeds")
+    tag = (
+        f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
+        f"λ={wd:g}, η={cfg['lr']:g}, {cfg['steps']} steps, {cfg['seeds']} seeds"
+    )
     files = []
     files += _figures.plot_layer_metrics(
-        out, f"{base}-metrics", layer_index=shown, metrics=per_layer,
-        first_linear=NUM_NONLINEAR + 1, title=f"last {SHOWN_LAYERS} layers of a {L}-layer MLP "
-        f"({NUM_NONLINEAR} nonlinear + {LAYERS_HEAD_DEPTH} linear), mean ± 1 std\n{tag}")
+        out,
+        f"{base}-metrics",
+        layer_index=shown,
+        metrics=per_layer,
+        first_linear=NUM_NONLINEAR + 1,
+        title=f"last {SHOWN_LAYERS} layers of a {L}-layer MLP "
+        f"({NUM_NONLINEAR} nonlinear + {LAYERS_HEAD_DEPTH} linear), mean ± 1 std\n{tag}",
+    )
     files += _figures.plot_pair_balancedness(
-        out, f"{base}-balancedness", steps=np.asarray(rec), values=traj, pair_index=pairs,
-        linear=linear, predicted=predicted,
-        title=f"balancedness during training, mean ± 1 std\n{tag}")
+        out,
+        f"{base}-balancedness",
+        steps=np.asarray(rec),
+        values=traj,
+        pair_index=pairs,
+        linear=linear,
+        predicted=predicted,
+        title=f"balancedness during training, mean ± 1 std\n{tag}",
+    )
     if grams:
-        files += _figures.plot_grams(out, f"{base}-gram", grams=grams,
-                                     title=f"G/max diag G of the head's class means (seed "
-                                           f"{seed})\n{tag}")
+        files += _figures.plot_grams(
+            out,
+            f"{base}-gram",
+            grams=grams,
+            title=f"G/max diag G of the head's class means (seed {seed})\n{tag}",
+        )
     result = ReproduceResult(
-        experiment="jswm-layers", config=cfg, diverged=diverged,
-        data={"layers": shown, "first_linear_layer": NUM_NONLINEAR + 1,
-              "per_layer": {m: _nan_list(v) for m, v in per_layer.items()},
-              "record_steps": rec, "pairs": pairs, "pair_is_linear": linear,
-              "pair_balancedness": _nan_list(traj), "predicted": _nan_list(predicted),
-              "predicted_decay": decay.tolist(),
-              "max_recursion_residual": _nan_list(residuals),
-              "grams": {label: G.tolist() for label, G in grams}})
+        experiment="jswm-layers",
+        config=cfg,
+        diverged=diverged,
+        data={
+            "layers": shown,
+            "first_linear_layer": NUM_NONLINEAR + 1,
+            "per_layer": {m: _nan_list(v) for m, v in per_layer.items()},
+            "record_steps": rec,
+            "pairs": pairs,
+            "pair_is_linear": linear,
+            "pair_balancedness": _nan_list(traj),
+            "predicted": _nan_list(predicted),
+            "predicted_decay": decay.tolist(),
+            "max_recursion_residual": _nan_list(residuals),
+            "grams": {label: G.tolist() for label, G in grams},
+        },
+    )
     result.wall_time_s = time.monotonic() - t0[0]
     result.cpu_time_s = time.process_time() - t0[1]
     files.append(_write_summary(out, base, result))
@@ -388,15 +301,23 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
     return result
 
 
-def jswm_head_depth(*, preset: str = "small", dataset: str = "digits",
-                    width: int | None = None, n_per_class: int | None = None,
-                    steps: int | None = None, seeds: int | None = None, seed: int = 0,
-                    lr: float | None = None, activation: str = "relu",
-                    device: str | None = None, out_dir: str | Path = DEFAULT_OUT,
-                    progress: bool | None = None,
-                    head_depths: tuple[int, ...] = (1, 2, 3, 4, 5),
-                    weight_decays: tuple[float, ...] = HEAD_DEPTH_WEIGHT_DECAYS,
-                    ) -> ReproduceResult:
+def jswm_head_depth(
+    *,
+    preset: str = "small",
+    dataset: str = "digits",
+    width: int | None = None,
+    n_per_class: int | None = None,
+    steps: int | None = None,
+    seeds: int | None = None,
+    seed: int = 0,
+    lr: float | None = None,
+    activation: str = "relu",
+    device: str | None = None,
+    out_dir: str | Path = DEFAULT_OUT,
+    progress: bool | None = None,
+    head_depths: tuple[int, ...] = (1, 2, 3, 4, 5),
+    weight_decays: tuple[float, ...] = HEAD_DEPTH_WEIGHT_DECAYS,
+) -> ReproduceResult:
     """JSWM's head-depth experiment at small scale: 5 nonlinear layers plus L2 linear ones;
     NC1 and NC2 of ``Z_{L−1}``, κ(W_L) and κ(A)^{1/L2} for each weight decay and L2.
 
@@ -404,42 +325,84 @@ def jswm_head_depth(*, preset: str = "small", dataset: str = "digits",
     """
 
     t0 = (time.monotonic(), time.process_time())
-    cfg, X, y = _setup(preset, dataset, dict(width=width, n_per_class=n_per_class,
-                                             head_depth_steps=steps, head_depth_seeds=seeds,
-                                             lr=lr, device=device, activation=activation),
-                       seed=seed)
+    cfg, X, y = _setup(
+        preset,
+        dataset,
+        dict(
+            width=width,
+            n_per_class=n_per_class,
+            head_depth_steps=steps,
+            head_depth_seeds=seeds,
+            lr=lr,
+            device=device,
+            activation=activation,
+        ),
+        seed=seed,
+    )
     if not head_depths or any(not isinstance(d, int) or d < 1 for d in head_depths):
         raise InvalidInput(f"head_depths={head_depths!r}; they must be integers >= 1")
     if not weight_decays or any(not (w >= 0 and math.isfinite(w)) for w in weight_decays):
         raise InvalidInput(f"weight_decays={weight_decays!r}; they must be finite and >= 0")
     with _CpuThreads(cfg["device"]):
-        return _head_depth_run(cfg, X, y, t0=t0, seed=seed, dataset=dataset, out_dir=out_dir,
-                               progress=progress, head_depths=tuple(head_depths),
-                               weight_decays=tuple(weight_decays))
+        return _head_depth_run(
+            cfg,
+            X,
+            y,
+            t0=t0,
+            seed=seed,
+            dataset=dataset,
+            out_dir=out_dir,
+            progress=progress,
+            head_depths=tuple(head_depths),
+            weight_decays=tuple(weight_decays),
+        )
 
 
-def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_depths,
-                    weight_decays) -> ReproduceResult:
+def _head_depth_run(
+    cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_depths, weight_decays
+) -> ReproduceResult:
     from ...metrics import condition_number, head_product, nc1_trace_ratio, nc2_kappa
     from . import _figures
 
-    cfg.update(head_depths=list(head_depths), weight_decays=list(weight_decays),
-               num_nonlinear=NUM_NONLINEAR)
+    cfg.update(
+        head_depths=list(head_depths),
+        weight_decays=list(weight_decays),
+        num_nonlinear=NUM_NONLINEAR,
+    )
     S, n_steps = cfg["head_depth_seeds"], cfg["head_depth_steps"]
-    names = ("nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy", "eps1", "eps2",
-             "recursion_residual")
+    names = (
+        "nc1",
+        "nc2",
+        "kappa_WL",
+        "kappa_A_root",
+        "accuracy",
+        "eps1",
+        "eps2",
+        "recursion_residual",
+    )
     vals = {m: np.full((len(weight_decays), len(head_depths), S), np.nan) for m in names}
     grams: list[tuple[str, np.ndarray]] = []
     diverged = 0
-    bar = Progress(len(weight_decays) * len(head_depths) * S * n_steps, "jswm-head-depth",
-                   enabled=progress)
+    bar = Progress(
+        len(weight_decays) * len(head_depths) * S * n_steps, "jswm-head-depth", enabled=progress
+    )
     for i, wd in enumerate(weight_decays):
         for j, depth in enumerate(head_depths):
             for s in range(S):
                 nonlinear, head = _widths(cfg, depth)
                 net = _build_net(cfg, nonlinear, head, seed=seed + s)
-                residual = _fit(net, X, y, cfg=cfg, steps=n_steps, weight_decay=wd,
-                                seed=seed + s, record_steps=[], on_record=None, bar=bar)
+                residual = _fit(
+                    net,
+                    X,
+                    y,
+                    cfg=cfg,
+                    steps=n_steps,
+                    weight_decay=wd,
+                    seed=seed + s,
+                    record_steps=[],
+                    on_record=None,
+                    bar=bar,
+                )
                 if residual is None:
                     diverged += 1
                     continue
@@ -455,32 +418,50 @@ def _head_depth_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_dep
                 v["kappa_A_root"][i, j, s] = condition_number(A) ** (1.0 / depth)
                 v["eps1"][i, j, s] = _eps1(feats[-1], y, cfg["num_classes"])
                 v["accuracy"][i, j, s] = float((feats[-1].argmax(dim=1) == y).double().mean())
-                v["eps2"][i, j, s] = (_balancedness(Ws[-2], Ws[-1]) if depth >= 2
-                                      else math.nan)
+                v["eps2"][i, j, s] = _balancedness(Ws[-2], Ws[-1]) if depth >= 2 else math.nan
                 if i == 0 and s == 0:
-                    grams.append((f"L2 = {depth}: Z_{len(Ws) - 1}",
-                                  _normalised_gram(Z_pen, y, cfg["num_classes"])))
+                    grams.append(
+                        (
+                            f"L2 = {depth}: Z_{len(Ws) - 1}",
+                            _normalised_gram(Z_pen, y, cfg["num_classes"]),
+                        )
+                    )
     bar.close()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = f"jswm-head-depth-{dataset}"
-    tag = (f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
-           f"η={cfg['lr']:g}, {n_steps} steps, {S} seeds")
+    tag = (
+        f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
+        f"η={cfg['lr']:g}, {n_steps} steps, {S} seeds"
+    )
     files = []
     files += _figures.plot_head_depth(
-        out, f"{base}-nc", head_depths=list(head_depths), weight_decays=list(weight_decays),
+        out,
+        f"{base}-nc",
+        head_depths=list(head_depths),
+        weight_decays=list(weight_decays),
         metrics={m: vals[m] for m in ("nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy")},
-        title=f"{NUM_NONLINEAR} nonlinear + L2 linear layers, mean ± 1 std\n{tag}")
+        title=f"{NUM_NONLINEAR} nonlinear + L2 linear layers, mean ± 1 std\n{tag}",
+    )
     if grams:
         files += _figures.plot_grams(
-            out, f"{base}-gram", grams=grams,
+            out,
+            f"{base}-gram",
+            grams=grams,
             title=f"G/max diag G of the penultimate class means Z_(L-1), "
-                  f"λ={weight_decays[0]:g}, seed {seed}\n{tag}")
+            f"λ={weight_decays[0]:g}, seed {seed}\n{tag}",
+        )
     result = ReproduceResult(
-        experiment="jswm-head-depth", config=cfg, diverged=diverged,
-        data={"head_depths": list(head_depths), "weight_decays": list(weight_decays),
-              **{m: _nan_list(v) for m, v in vals.items()},
-              "grams": {label: G.tolist() for label, G in grams}})
+        experiment="jswm-head-depth",
+        config=cfg,
+        diverged=diverged,
+        data={
+            "head_depths": list(head_depths),
+            "weight_decays": list(weight_decays),
+            **{m: _nan_list(v) for m, v in vals.items()},
+            "grams": {label: G.tolist() for label, G in grams},
+        },
+    )
     result.wall_time_s = time.monotonic() - t0[0]
     result.cpu_time_s = time.process_time() - t0[1]
     files.append(_write_summary(out, base, result))
