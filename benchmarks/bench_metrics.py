@@ -136,8 +136,9 @@ def test_bench_streaming_memory(benchmark):
     out = {}
 
     def run():
-        proc = subprocess.run([sys.executable, "-c", _STREAM_SCRIPT], capture_output=True,
-                              text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-c", _STREAM_SCRIPT], capture_output=True, text=True, check=True
+        )
         out.update(json.loads(proc.stdout.strip().splitlines()[-1]))
 
     benchmark.pedantic(run, rounds=1, iterations=1, warmup_rounds=0)
@@ -161,9 +162,11 @@ def test_bench_summary(benchmark):
                 continue
             speedup = t["textbook"] / t["gram"]
             over_floor = t["gram"] / t["matmul"]
-            rows.append(f"{config:14s} {dtype_name:8s} gram {t['gram']:.4f}s  matmul "
-                        f"{t['matmul']:.4f}s  textbook {t['textbook']:.3f}s  "
-                        f"speedup {speedup:.1f}x  gram/matmul {over_floor:.2f}x")
+            rows.append(
+                f"{config:14s} {dtype_name:8s} gram {t['gram']:.4f}s  matmul "
+                f"{t['matmul']:.4f}s  textbook {t['textbook']:.3f}s  "
+                f"speedup {speedup:.1f}x  gram/matmul {over_floor:.2f}x"
+            )
             if speedup < TARGET_VS_TEXTBOOK[config]:
                 failures.append(f"{config} {dtype_name}: speedup {speedup:.1f}x")
             if over_floor > TARGET_VS_MATMUL:

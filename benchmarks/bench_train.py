@@ -92,9 +92,11 @@ def test_bench_training_step(benchmark):
 def _summary():
     ratio = _TIMES["train"] / _TIMES["bare"]
     rec = _TIMES["train-metrics"] / _TIMES["train"]
-    print(f"\nper step: bare {_TIMES['bare'] * 1e6:.0f} us, train {_TIMES['train'] * 1e6:.0f} us "
-          f"(ratio {ratio:.3f}), with metrics every 100 steps "
-          f"{_TIMES['train-metrics'] * 1e6:.0f} us (ratio {rec:.3f}); fixed cost per run "
-          f"{_TIMES['fixed'] * 1e3:.1f} ms")
+    print(
+        f"\nper step: bare {_TIMES['bare'] * 1e6:.0f} us, train {_TIMES['train'] * 1e6:.0f} us "
+        f"(ratio {ratio:.3f}), with metrics every 100 steps "
+        f"{_TIMES['train-metrics'] * 1e6:.0f} us (ratio {rec:.3f}); fixed cost per run "
+        f"{_TIMES['fixed'] * 1e3:.1f} ms"
+    )
     assert ratio <= 1.2, f"training step costs {ratio:.3f}x the bare loop (target <= 1.2)"
     assert rec <= 1.5, f"recording metrics every 100 steps costs {rec:.3f}x (target <= 1.5)"

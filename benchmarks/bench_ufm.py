@@ -32,19 +32,23 @@ def _best_of(fn, rounds=3):
 
 def _record(benchmark, baseline_s, label):
     med = benchmark.stats.stats.median
-    benchmark.extra_info.update(baseline=label, baseline_s=baseline_s,
-                                ratio=med / baseline_s)
+    benchmark.extra_info.update(baseline=label, baseline_s=baseline_s, ratio=med / baseline_s)
 
 
 def test_reduced_mse_certificate_K100_scs(benchmark):
     """Target: < 2 s on 2 cores (setup + solve) for K = 100, n = 100 per class."""
-    cert = benchmark.pedantic(certify_ufm, args=("mse", 100, 100, LAM, LAM),
-                              kwargs=dict(solver="SCS"), rounds=3, iterations=1)
+    cert = benchmark.pedantic(
+        certify_ufm,
+        args=("mse", 100, 100, LAM, LAM),
+        kwargs=dict(solver="SCS"),
+        rounds=3,
+        iterations=1,
+    )
     assert cert.status == "optimal" and cert.gap < 1e-8
-    assert math.isclose(cert.value, two_factor_mse_optimum(100, 100, LAM, LAM).value,
-                        rel_tol=1e-8)
-    benchmark.extra_info.update(solve_s=cert.solve_time, setup_s=cert.setup_time,
-                                iterations=cert.iterations)
+    assert math.isclose(cert.value, two_factor_mse_optimum(100, 100, LAM, LAM).value, rel_tol=1e-8)
+    benchmark.extra_info.update(
+        solve_s=cert.solve_time, setup_s=cert.setup_time, iterations=cert.iterations
+    )
 
 
 @pytest.mark.parametrize("loss", ["mse", "ce"])
@@ -55,8 +59,13 @@ def test_solver_ratio_clarabel_vs_scs_K30(benchmark, loss):
         return certify_ufm(loss, 30, 100, lam, lam, solver="SCS")
 
     base = _best_of(scs)
-    cert = benchmark.pedantic(certify_ufm, args=(loss, 30, 100, lam, lam),
-                              kwargs=dict(solver="CLARABEL"), rounds=2, iterations=1)
+    cert = benchmark.pedantic(
+        certify_ufm,
+        args=(loss, 30, 100, lam, lam),
+        kwargs=dict(solver="CLARABEL"),
+        rounds=2,
+        iterations=1,
+    )
     assert cert.status == "optimal"
     _record(benchmark, base, f"SCS {loss} K=30")
 
@@ -69,8 +78,13 @@ def test_reduction_ratio_unreduced_vs_reduced(benchmark):
         return certify_ufm("mse", 5, 80, lam, lam)
 
     base = _best_of(reduced)
-    cert = benchmark.pedantic(certify_ufm, args=("mse", 5, 80, lam, lam),
-                              kwargs=dict(reduced=False), rounds=2, iterations=1)
+    cert = benchmark.pedantic(
+        certify_ufm,
+        args=("mse", 5, 80, lam, lam),
+        kwargs=dict(reduced=False),
+        rounds=2,
+        iterations=1,
+    )
     assert math.isclose(cert.value, reduced().value, rel_tol=1e-6)
     _record(benchmark, base, "reduced K×K (SCS)")
 
@@ -79,8 +93,9 @@ def test_reduced_ce_certificate_K100_scs(benchmark):
     """CE at the benchmark size: 10⁴ exponential cones plus a 200×200 PSD block (slow)."""
     lam = 0.5 / (100 * math.sqrt(100))
     base = _best_of(lambda: certify_ufm("mse", 100, 100, lam, lam), rounds=1)
-    cert = benchmark.pedantic(certify_ufm, args=("ce", 100, 100, lam, lam),
-                              kwargs=dict(tol=1e-6), rounds=1, iterations=1)
+    cert = benchmark.pedantic(
+        certify_ufm, args=("ce", 100, 100, lam, lam), kwargs=dict(tol=1e-6), rounds=1, iterations=1
+    )
     assert cert.status == "optimal"
     _record(benchmark, base, "SCS mse K=100")
     benchmark.extra_info.update(iterations=cert.iterations, gap=cert.gap)

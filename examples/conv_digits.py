@@ -33,10 +33,12 @@ class ConvDigits(nn.Module):
         self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, stride=2)
         flat = channels * (IMAGE_SIDE // 2) ** 2
-        self.head = nn.ModuleList([
-            nn.Linear(flat, head_width, bias=False),
-            nn.Linear(head_width, num_classes, bias=False),
-        ])
+        self.head = nn.ModuleList(
+            [
+                nn.Linear(flat, head_width, bias=False),
+                nn.Linear(head_width, num_classes, bias=False),
+            ]
+        )
 
     def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:
         x = X.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)

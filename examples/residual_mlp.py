@@ -35,8 +35,16 @@ class ResidualMLP(nn.Module):
     bias-free ``nn.Linear`` layers ``width -> head_width -> ... -> K``.
     """
 
-    def __init__(self, input_dim: int, num_classes: int, *, width: int = 64,
-                 num_blocks: int = 2, head_width: int = 32, head_depth: int = 2):
+    def __init__(
+        self,
+        input_dim: int,
+        num_classes: int,
+        *,
+        width: int = 64,
+        num_blocks: int = 2,
+        head_width: int = 32,
+        head_depth: int = 2,
+    ):
         super().__init__()
         if head_depth < 1:
             raise ValueError(f"head_depth must be >= 1, got {head_depth}")
@@ -46,9 +54,7 @@ class ResidualMLP(nn.Module):
         self.stem = nn.Linear(input_dim, width)
         self.blocks = nn.ModuleList(nn.Linear(width, width) for _ in range(num_blocks))
         dims = [width] + [head_width] * (head_depth - 1) + [num_classes]
-        self.head = nn.ModuleList(
-            nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(dims)
-        )
+        self.head = nn.ModuleList(nn.Linear(a, b, bias=False) for a, b in itertools.pairwise(dims))
 
     def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:
         h = torch.tanh(self.stem(X))
@@ -70,5 +76,6 @@ class ResidualMLP(nn.Module):
 
 def factory(*, input_dim: int, num_classes: int, num_samples: int) -> ResidualMLP:
     """A residual MLP sized for ``num_samples`` training points (width ``max(64, N)``)."""
-    return ResidualMLP(input_dim, num_classes, width=max(64, num_samples),
-                       head_width=max(32, num_classes))
+    return ResidualMLP(
+        input_dim, num_classes, width=max(64, num_samples), head_width=max(32, num_classes)
+    )

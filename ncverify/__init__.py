@@ -58,8 +58,19 @@ _HEADLINES: dict[str, str] = {
     "architecture_assumptions": "nets",
     "collapse_metrics": "metrics",
 }
-_SUBPACKAGES = ("catalog", "cli", "data", "metrics", "nets", "pytest_plugin", "report", "spec",
-                "strategies", "train", "ufm")
+_SUBPACKAGES = (
+    "catalog",
+    "cli",
+    "data",
+    "metrics",
+    "nets",
+    "pytest_plugin",
+    "report",
+    "spec",
+    "strategies",
+    "train",
+    "ufm",
+)
 
 __all__ = [
     "InvalidArchitecture",

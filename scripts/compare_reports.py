@@ -37,8 +37,12 @@ def _key(e: dict) -> tuple[str, str]:
 def _close(a, b, rtol: float) -> bool:
     if a == b:
         return True
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) \
-            and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         if math.isnan(a) and math.isnan(b):
             return True
         return abs(a - b) <= rtol * max(abs(a), abs(b))
@@ -72,8 +76,9 @@ def compare(old: dict, new: dict, *, rtol: float = 0.0) -> list[str]:
             for name in sorted(set(ca) & set(cb)):
                 for field in ("quantity", "bound", "held"):
                     if not _close(ca[name][field], cb[name][field], rtol):
-                        diffs.append(f"{at}: claim {name}.{field} {ca[name][field]!r} -> "
-                                     f"{cb[name][field]!r}")
+                        diffs.append(
+                            f"{at}: claim {name}.{field} {ca[name][field]!r} -> {cb[name][field]!r}"
+                        )
             ha = {s["name"]: s["held"] for s in x["assumptions"]}
             hb = {s["name"]: s["held"] for s in y["assumptions"]}
             if ha != hb:
@@ -92,16 +97,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("old")
     parser.add_argument("new")
-    parser.add_argument("--rtol", type=float, default=0.0,
-                        help="allowed relative difference of numbers (default 0: exact)")
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=0.0,
+        help="allowed relative difference of numbers (default 0: exact)",
+    )
     args = parser.parse_args(argv)
     old, new = _load(args.old), _load(args.new)
     diffs = compare(old, new, rtol=args.rtol)
     for line in diffs:
         print(line)
     n = len(old["evaluations"])
-    print(f"{n} evaluations before, {len(new['evaluations'])} after: "
-          + ("identical" if not diffs else f"{len(diffs)} differences"))
+    print(
+        f"{n} evaluations before, {len(new['evaluations'])} after: "
+        + ("identical" if not diffs else f"{len(diffs)} differences")
+    )
     return 0 if not diffs else 1
 
 

@@ -5,7 +5,7 @@ temporary directory. They build Evaluations directly (no torch, no theorem
 registry), so these tests do not depend on the real theorem suite.
 """
 
-HELPERS = '''
+HELPERS = """
 import pytest
 from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
@@ -18,10 +18,12 @@ def make(theorem, q, bound, *, a_held=True, nc=False, architecture=""):
     return Evaluation.build(theorem_id=theorem, source="synthetic", provenance="derived",
                             assumptions=assumptions, claims=[claim], inputs={"q": q},
                             architecture=architecture)
-'''
+"""
 
 # Four confirmed/outside evaluations and one hypothesis test with counterexamples.
-SUITE = HELPERS + '''
+SUITE = (
+    HELPERS
+    + """
 from hypothesis import given, strategies as st
 from ncverify.pytest_plugin import hypothesis_settings
 
@@ -38,19 +40,26 @@ def test_ok(ncverify_record, i):
 @hypothesis_settings(max_examples=25)
 def test_hyp(ncverify_record, k):
     assert ncverify_record(make("syn-hyp", k / 20, 1.5)).verdict != "counterexample"
-'''
+"""
+)
 
-PASSING = HELPERS + '''
+PASSING = (
+    HELPERS
+    + """
 
 @pytest.mark.ncverify_theorem("syn-ok")
 @pytest.mark.parametrize("i", range(3))
 def test_ok(ncverify_record, i):
     ncverify_record(make("syn-ok", 0.25 * i, 1.0, a_held=i != 2, nc=True))
-'''
+"""
+)
 
-COUNTEREXAMPLE = HELPERS + '''
+COUNTEREXAMPLE = (
+    HELPERS
+    + """
 
 @pytest.mark.ncverify_theorem("syn-bad")
 def test_bad(ncverify_record):
     ncverify_record(make("syn-bad", 2.0, 1.0))  # no assert: the plugin fails the test
-'''
+"""
+)

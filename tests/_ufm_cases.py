@@ -17,8 +17,7 @@ ZERO = (1.1, 3.0)
 
 
 @st.composite
-def ufm_instances(draw, *, loss="mse", min_classes=2, max_classes=100, max_per_class=50,
-                  side=None):
+def ufm_instances(draw, *, loss="mse", min_classes=2, max_classes=100, max_per_class=50, side=None):
     """``(K, n, lambda_W, lambda_H, collapsed)``; ``side`` in {None, "collapsed", "zero"}."""
     if loss not in ("mse", "mse_bias", "ce"):
         raise InvalidArgument(f"loss={loss!r}; expected 'mse', 'mse_bias' or 'ce'")

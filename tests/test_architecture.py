@@ -55,8 +55,9 @@ def _edges(module: str) -> set[str]:
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(module, node.level, node.module) if node.level else node.module
-            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
-                       for a in node.names]
+            targets = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names
+            ]
         else:
             continue
         for t in targets:
@@ -77,7 +78,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(n)
         for m in sorted(graph.get(n, ())):
             if state.get(m) == 1:
-                return [*stack[stack.index(m):], m]
+                return [*stack[stack.index(m) :], m]
             if m not in state:
                 found = visit(m)
                 if found:
@@ -121,8 +122,7 @@ def test_no_import_cycle_between_parts():
     report, cli: a layered graph (the registry loads the catalogue by name, like plug-ins)."""
     graph: dict[str, set[str]] = {}
     for m in MODULES:
-        graph.setdefault(_part(m), set()).update(
-            p for p in map(_part, _edges(m)) if p != _part(m))
+        graph.setdefault(_part(m), set()).update(p for p in map(_part, _edges(m)) if p != _part(m))
     graph.pop("ncverify", None)  # the root only defers to the parts by name
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
 
@@ -133,16 +133,21 @@ _PRIVATE = re.compile(r"\bncverify(\.[A-Za-z0-9]+)*\._[A-Za-z]")
 def _user_facing_files() -> list[Path]:
     files = [ROOT / "README.md"]
     for folder in ("theorems", "examples", "docs", "benchmarks", "scripts"):
-        files += [p for p in (ROOT / folder).rglob("*") if p.is_file()
-                  and p.suffix in (".py", ".md", "") and "__pycache__" not in p.parts]
+        files += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file() and p.suffix in (".py", ".md", "") and "__pycache__" not in p.parts
+        ]
     return files
 
 
 def test_public_names_only_outside_the_package():
-    bad = [f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
-           for p in _user_facing_files()
-           for i, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
-           if _PRIVATE.search(line)]
+    bad = [
+        f"{p.relative_to(ROOT)}:{i}: {line.strip()}"
+        for p in _user_facing_files()
+        for i, line in enumerate(p.read_text(encoding="utf-8", errors="replace").splitlines(), 1)
+        if _PRIVATE.search(line)
+    ]
     assert not bad, "\n".join(bad)
 
 
@@ -170,8 +175,19 @@ def test_entry_points_point_at_the_new_places():
 def test_headline_names_and_parts_resolve():
     for name in ncverify.__all__:
         assert getattr(ncverify, name) is not None
-    for part in ("spec", "metrics", "ufm", "nets", "train", "catalog", "strategies", "data",
-                 "pytest_plugin", "report", "cli"):
+    for part in (
+        "spec",
+        "metrics",
+        "ufm",
+        "nets",
+        "train",
+        "catalog",
+        "strategies",
+        "data",
+        "pytest_plugin",
+        "report",
+        "cli",
+    ):
         assert getattr(ncverify, part).__name__ == f"ncverify.{part}"
 
 
@@ -179,8 +195,14 @@ _MACHINE_PATH = re.compile(r"(?<![\w.])/(work|root|home|tmp|Users)/[\w.-]+")
 
 
 def test_no_machine_paths_in_docs_benchmarks_and_reports():
-    files = _user_facing_files() + [p for p in (ROOT / "reports").rglob("*")
-                                    if p.is_file() and p.suffix in (".json", ".md", ".html", ".log")]
-    bad = [f"{p.relative_to(ROOT)}: {m.group(0)}" for p in files
-           for m in _MACHINE_PATH.finditer(p.read_text(encoding="utf-8", errors="replace"))]
+    files = _user_facing_files() + [
+        p
+        for p in (ROOT / "reports").rglob("*")
+        if p.is_file() and p.suffix in (".json", ".md", ".html", ".log")
+    ]
+    bad = [
+        f"{p.relative_to(ROOT)}: {m.group(0)}"
+        for p in files
+        for m in _MACHINE_PATH.finditer(p.read_text(encoding="utf-8", errors="replace"))
+    ]
     assert not bad, "\n".join(bad[:20])

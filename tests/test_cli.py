@@ -27,8 +27,13 @@ def _default_environment(monkeypatch):
 
 
 def _ncverify(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ncverify.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ncverify.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _suite(root: Path, **files: str) -> Path:
@@ -41,13 +46,29 @@ def _suite(root: Path, **files: str) -> Path:
 
 @pytest.fixture
 def fake_registry(monkeypatch):
-    theorems = [types.SimpleNamespace(
-        id="syn-b", title="Second", source="JSWM Thm 3.1", provenance="paper", family="jswm",
-        assumptions=[types.SimpleNamespace(name="H-rank", description="W_L full rank",
-                                           status="not_checkable")],
-        claims=[types.SimpleNamespace(name="NC1", relation="<=", expression="eps1**2")]),
-        types.SimpleNamespace(id="syn-a", title="First", source="derived §3",
-                              provenance="derived", assumptions=[], claims=[])]
+    theorems = [
+        types.SimpleNamespace(
+            id="syn-b",
+            title="Second",
+            source="JSWM Thm 3.1",
+            provenance="paper",
+            family="jswm",
+            assumptions=[
+                types.SimpleNamespace(
+                    name="H-rank", description="W_L full rank", status="not_checkable"
+                )
+            ],
+            claims=[types.SimpleNamespace(name="NC1", relation="<=", expression="eps1**2")],
+        ),
+        types.SimpleNamespace(
+            id="syn-a",
+            title="First",
+            source="derived §3",
+            provenance="derived",
+            assumptions=[],
+            claims=[],
+        ),
+    ]
     fake = types.ModuleType("ncverify.spec")
     fake.all_theorems = lambda: list(theorems)
     monkeypatch.setitem(sys.modules, "ncverify.spec", fake)
@@ -60,7 +81,8 @@ def test_list_json(fake_registry, capsys):
     data = json.loads(capsys.readouterr().out)
     assert [t["id"] for t in data] == ["syn-a", "syn-b"]
     assert data[1]["assumptions"] == [
-        {"name": "H-rank", "status": "not_checkable", "description": "W_L full rank"}]
+        {"name": "H-rank", "status": "not_checkable", "description": "W_L full rank"}
+    ]
     assert data[1]["claims"] == [{"name": "NC1", "relation": "<=", "expression": "eps1**2"}]
     assert data[1]["provenance"] == "paper"
 
@@ -80,18 +102,24 @@ def test_list_without_registry_is_a_configuration_error(monkeypatch, capsys):
     assert "the theorem registry ncverify.spec cannot be imported" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["report", "--suite", "missing"], "no test suite at 'missing'"),
-    (["report", "--profile", "huge"], "invalid choice: 'huge'"),
-    (["report", "-n", "0"], "expected a positive integer or 'auto'"),
-    (["report", "--seed", "x"], "seed 'x' is not an integer"),
-    (["check", "--arch", "not valid"], "is not of the form 'package.module:factory'"),
-    (["check", "--arch", "no-such-arch"], "unknown architecture 'no-such-arch'"),
-    (["check", "--arch", "no_such_module_xyz:build"], "cannot import module 'no_such_module_xyz'"),
-    (["check", "--arch", "json:__doc__"], "not a callable factory"),
-    (["check"], "the following arguments are required: --arch"),
-    ([], "the following arguments are required: COMMAND"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["report", "--suite", "missing"], "no test suite at 'missing'"),
+        (["report", "--profile", "huge"], "invalid choice: 'huge'"),
+        (["report", "-n", "0"], "expected a positive integer or 'auto'"),
+        (["report", "--seed", "x"], "seed 'x' is not an integer"),
+        (["check", "--arch", "not valid"], "is not of the form 'package.module:factory'"),
+        (["check", "--arch", "no-such-arch"], "unknown architecture 'no-such-arch'"),
+        (
+            ["check", "--arch", "no_such_module_xyz:build"],
+            "cannot import module 'no_such_module_xyz'",
+        ),
+        (["check", "--arch", "json:__doc__"], "not a callable factory"),
+        (["check"], "the following arguments are required: --arch"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, monkeypatch, capsys, args, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "theorems").mkdir()
@@ -114,18 +142,20 @@ def test_check_does_not_default_to_the_reference_report_directory():
     assert parser.parse_args(["check", "--arch", "m:f"]).out == "reports/check"
 
 
-@pytest.mark.parametrize(("rc", "counterexamples", "expected", "message"), [
-    (0, 0, 0, None),
-    (0, 2, 1, "2 counterexample(s) found"),
-    (1, 0, 1, "FAILED t.py::x"),
-    (1, 1, 1, "1 counterexample(s) found"),
-    (2, 0, 2, "pytest exited with status 2 (collection error"),
-    (3, 0, 2, "pytest exited with status 3"),
-    (4, 0, 2, "pytest exited with status 4"),
-    (5, 0, 2, "no tests were collected"),
-])
-def test_pytest_exit_statuses_are_mapped(tmp_path, capsys, rc, counterexamples, expected,
-                                         message):
+@pytest.mark.parametrize(
+    ("rc", "counterexamples", "expected", "message"),
+    [
+        (0, 0, 0, None),
+        (0, 2, 1, "2 counterexample(s) found"),
+        (1, 0, 1, "FAILED t.py::x"),
+        (1, 1, 1, "1 counterexample(s) found"),
+        (2, 0, 2, "pytest exited with status 2 (collection error"),
+        (3, 0, 2, "pytest exited with status 3"),
+        (4, 0, 2, "pytest exited with status 4"),
+        (5, 0, 2, "no tests were collected"),
+    ],
+)
+def test_pytest_exit_statuses_are_mapped(tmp_path, capsys, rc, counterexamples, expected, message):
     log = tmp_path / "pytest.log"
     log.write_text("collecting\n=== short test summary info ===\nFAILED t.py::x - boom\n")
     report = {"verdicts": [], "complete": True, "counterexamples": [{}] * counterexamples}
@@ -146,21 +176,37 @@ def test_report_with_counterexample_exits_1(tmp_path):
     assert "FAILED theorems/test_bad.py::test_bad" in proc.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["counterexamples"][0]["reproduce"] == (
-        "pytest theorems/test_bad.py::test_bad --ncverify-profile=ci --ncverify-seed=20250124")
+        "pytest theorems/test_bad.py::test_bad --ncverify-profile=ci --ncverify-seed=20250124"
+    )
 
 
 def test_check_runs_only_architecture_tests_on_the_given_factory(tmp_path):
     (tmp_path / "mynets.py").write_text("def build(**kw):\n    return None\n")
-    _suite(tmp_path, test_arch=PASSING + '''
+    _suite(
+        tmp_path,
+        test_arch=PASSING
+        + """
 
 @pytest.mark.ncverify_arch
 @pytest.mark.ncverify_theorem("syn-arch")
 def test_on_arch(ncverify_record, ncverify_arch):
     assert ncverify_arch == "mynets:build"
     ncverify_record(make("syn-arch", 0.5, 1.0, architecture=ncverify_arch))
-''')
-    proc = _ncverify("check", "--arch", "mynets:build", "--out", "chk", "--seed", "4", "--",
-                     "-p", "no:cacheprovider", cwd=tmp_path)
+""",
+    )
+    proc = _ncverify(
+        "check",
+        "--arch",
+        "mynets:build",
+        "--out",
+        "chk",
+        "--seed",
+        "4",
+        "--",
+        "-p",
+        "no:cacheprovider",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "ncverify: 1/1 tests finished" in proc.stderr  # plain lines: stderr is not a TTY
     assert "\r" not in proc.stderr
@@ -195,19 +241,32 @@ def test_progress_is_a_bar_on_a_tty_and_plain_lines_otherwise():
     assert tty.getvalue().endswith("\n") and tty.getvalue().count("\n") == 1
     lines = plain.getvalue().splitlines()
     assert [ln.split(" tests")[0] for ln in lines] == [
-        "ncverify: 0/4", "ncverify: 1/4", "ncverify: 2/4", "ncverify: 3/4", "ncverify: 4/4"]
+        "ncverify: 0/4",
+        "ncverify: 1/4",
+        "ncverify: 2/4",
+        "ncverify: 3/4",
+        "ncverify: 4/4",
+    ]
 
 
 def test_ctrl_c_gives_130_and_an_incomplete_report(tmp_path):
-    _suite(tmp_path, test_slow=PASSING + '''
+    _suite(
+        tmp_path,
+        test_slow=PASSING
+        + """
 
 def test_zz_slow():
     import time
     time.sleep(120)
-''')
-    proc = subprocess.Popen([sys.executable, "-m", "ncverify.cli", "report", "--out", "out"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+""",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ncverify.cli", "report", "--out", "out"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     progress = tmp_path / "out" / ".progress"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the three quick tests finished
@@ -238,8 +297,9 @@ def test_output_into_a_closed_pipe_exits_quietly():
         "_cli._cmd_list = flood\n"
         "sys.exit(_cli.main(['list']))\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", script],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.readline()
     proc.stdout.close()
     _, err = proc.communicate(timeout=120)

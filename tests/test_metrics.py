@@ -217,8 +217,9 @@ def test_collapse_metrics_matches_individual_functions():
     g = torch.Generator().manual_seed(2)
     k, p = 4, 6
     y = torch.arange(40) % k
-    Z = torch.randn(k, p, generator=g, dtype=F64)[y] + 0.2 * torch.randn(40, p, generator=g,
-                                                                          dtype=F64)
+    Z = torch.randn(k, p, generator=g, dtype=F64)[y] + 0.2 * torch.randn(
+        40, p, generator=g, dtype=F64
+    )
     W = torch.randn(k, p, generator=g, dtype=F64)
     b = torch.randn(k, generator=g, dtype=F64)
     m = collapse_metrics(Z, y, W=W, b=b)

@@ -24,18 +24,50 @@ from ncverify.metrics._linalg import gram_pinv, gram_pinv_factor
 from ncverify.strategies import labelled_features, orthogonal_matrices
 
 F64 = torch.float64
-SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # features with classes in general position: p >= K so κ(Z̄) is finite
-DATA = labelled_features(num_classes=st.integers(2, 6), samples_per_class=st.integers(2, 6),
-                         dim=st.integers(6, 10), noise=0.4)
-UNBALANCED = labelled_features(num_classes=st.integers(2, 5), samples_per_class=st.integers(1, 6),
-                               dim=st.integers(5, 9), noise=0.4, balanced=False, offset=2.0)
-FIELDS = ("trace_sigma_w", "trace_sigma_b", "nc1_trace_ratio", "nc1_papyan", "cdnv",
-          "nc2_kappa", "nc2_etf_distance", "nc3_cosine", "nc3_self_duality")
-SCALE_FREE = ("nc1_trace_ratio", "nc1_papyan", "cdnv", "nc2_kappa", "nc2_etf_distance",
-              "nc3_cosine", "nc3_self_duality", "nc4_ncc_agreement")
+DATA = labelled_features(
+    num_classes=st.integers(2, 6),
+    samples_per_class=st.integers(2, 6),
+    dim=st.integers(6, 10),
+    noise=0.4,
+)
+UNBALANCED = labelled_features(
+    num_classes=st.integers(2, 5),
+    samples_per_class=st.integers(1, 6),
+    dim=st.integers(5, 9),
+    noise=0.4,
+    balanced=False,
+    offset=2.0,
+)
+FIELDS = (
+    "trace_sigma_w",
+    "trace_sigma_b",
+    "nc1_trace_ratio",
+    "nc1_papyan",
+    "cdnv",
+    "nc2_kappa",
+    "nc2_etf_distance",
+    "nc3_cosine",
+    "nc3_self_duality",
+)
+SCALE_FREE = (
+    "nc1_trace_ratio",
+    "nc1_papyan",
+    "cdnv",
+    "nc2_kappa",
+    "nc2_etf_distance",
+    "nc3_cosine",
+    "nc3_self_duality",
+    "nc4_ncc_agreement",
+)
 
 
 def textbook_papyan(Z: torch.Tensor, y: torch.Tensor) -> float:
@@ -98,11 +130,23 @@ def test_invariant_under_rotations_of_feature_space(data, draw, w_seed):
 @given(data=UNBALANCED, shift_seed=st.integers(0, 2**31))
 def test_centred_metrics_invariant_under_translation(data, shift_seed):
     Z, y, _ = data
-    shift = 3.0 * torch.randn(Z.shape[1], generator=torch.Generator().manual_seed(shift_seed),
-                              dtype=F64)
+    shift = 3.0 * torch.randn(
+        Z.shape[1], generator=torch.Generator().manual_seed(shift_seed), dtype=F64
+    )
     m1, m2 = collapse_metrics(Z, y), collapse_metrics(Z + shift, y)
-    _assert_same(m1, m2, ("trace_sigma_w", "trace_sigma_b", "nc1_trace_ratio", "nc1_papyan",
-                          "cdnv", "nc2_etf_distance"), rel=1e-8)
+    _assert_same(
+        m1,
+        m2,
+        (
+            "trace_sigma_w",
+            "trace_sigma_b",
+            "nc1_trace_ratio",
+            "nc1_papyan",
+            "cdnv",
+            "nc2_etf_distance",
+        ),
+        rel=1e-8,
+    )
 
 
 @SETTINGS
@@ -121,8 +165,9 @@ def test_invariant_under_relabelling_classes(data, pi, w_seed):
 
 
 @SETTINGS
-@given(data=DATA, alpha=st.floats(1e-3, 1e3), w_seed=st.integers(0, 2**31),
-       beta=st.floats(1e-2, 1e2))
+@given(
+    data=DATA, alpha=st.floats(1e-3, 1e3), w_seed=st.integers(0, 2**31), beta=st.floats(1e-2, 1e2)
+)
 def test_scaling_behaviour(data, alpha, w_seed, beta):
     Z, y, _ = data
     W, b = _classifier(w_seed, int(y.max()) + 1, Z.shape[1])
@@ -138,8 +183,16 @@ def test_scaling_behaviour(data, alpha, w_seed, beta):
 
 # --------------------------------------------------------- two independent computations
 @SETTINGS
-@given(data=labelled_features(num_classes=st.integers(2, 8), samples_per_class=st.integers(2, 8),
-                              dim=st.integers(1, 14), noise=0.5, balanced=False, offset=1.5))
+@given(
+    data=labelled_features(
+        num_classes=st.integers(2, 8),
+        samples_per_class=st.integers(2, 8),
+        dim=st.integers(1, 14),
+        noise=0.5,
+        balanced=False,
+        offset=1.5,
+    )
+)
 def test_papyan_gram_route_equals_textbook_float64(data):
     Z, y, _ = data
     k = int(y.max()) + 1
@@ -151,9 +204,16 @@ def test_papyan_gram_route_equals_textbook_float64(data):
 
 
 @SETTINGS
-@given(data=labelled_features(num_classes=st.integers(2, 8), samples_per_class=st.integers(3, 8),
-                              dim=st.integers(12, 20), noise=0.5, scale=3.0,
-                              dtype=torch.float32))
+@given(
+    data=labelled_features(
+        num_classes=st.integers(2, 8),
+        samples_per_class=st.integers(3, 8),
+        dim=st.integers(12, 20),
+        noise=0.5,
+        scale=3.0,
+        dtype=torch.float32,
+    )
+)
 def test_papyan_gram_route_equals_textbook_float32(data):
     Z, y, means = data
     # well-conditioned: separated random means with κ_+(centred means) < 10
@@ -195,8 +255,9 @@ def test_papyan_with_fewer_dimensions_than_classes():
     # p = 2 < K−1 = 4: Σ_B has rank 2; the Gram pinv must truncate to rank 2 as well
     g = torch.Generator().manual_seed(5)
     y = torch.arange(5).repeat_interleave(6)
-    Z = torch.randn(5, 2, generator=g, dtype=F64)[y] + 0.3 * torch.randn(30, 2, generator=g,
-                                                                           dtype=F64)
+    Z = torch.randn(5, 2, generator=g, dtype=F64)[y] + 0.3 * torch.randn(
+        30, 2, generator=g, dtype=F64
+    )
     m = collapse_metrics(Z, y)
     assert m.papyan_rank == 2
     assert m.nc1_papyan == pytest.approx(textbook_papyan(Z, y), rel=1e-10)

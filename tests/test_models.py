@@ -22,8 +22,14 @@ from ncverify.nets import (
 
 
 def _net(**kw):
-    args = dict(input_dim=16, widths=(64, 32), head_widths=(16, 8), num_classes=4,
-                activation="gamma_tanh", seed=0)
+    args = dict(
+        input_dim=16,
+        widths=(64, 32),
+        head_widths=(16, 8),
+        num_classes=4,
+        activation="gamma_tanh",
+        seed=0,
+    )
     args.update(kw)
     return PyramidalMLP(**args)
 
@@ -71,7 +77,9 @@ def test_bad_activation_arguments(call, match):
 @given(
     widths=st.lists(st.integers(1, 12), min_size=1, max_size=3),
     head=st.lists(st.integers(1, 12), min_size=0, max_size=3),
-    d=st.integers(1, 6), K=st.integers(2, 5), seed=st.integers(0, 2**31),
+    d=st.integers(1, 6),
+    K=st.integers(2, 5),
+    seed=st.integers(0, 2**31),
 )
 @settings(max_examples=40, deadline=None)
 def test_pyramidal_mlp_satisfies_protocol(widths, head, d, K, seed):
@@ -145,7 +153,8 @@ def test_pyramidal_mlp_rejects_bad_arguments(kwargs, match):
 @given(
     widths=st.lists(st.integers(1, 10), min_size=1, max_size=3),
     head=st.lists(st.integers(1, 10), min_size=0, max_size=2),
-    K=st.integers(2, 4), N=st.integers(1, 12),
+    K=st.integers(2, 4),
+    N=st.integers(1, 12),
     act=st.sampled_from(["gamma_tanh", "relu", "tanh"]),
 )
 @settings(max_examples=40, deadline=None)
@@ -155,8 +164,7 @@ def test_architecture_assumptions_match_their_definitions(widths, head, K, N, ac
     all_widths = [*widths, *head, K]
     tail = all_widths[1:]
     assert got["wide_first_layer"].held == (widths[0] >= N)
-    assert got["non_increasing_widths"].held == all(
-        a >= b for a, b in itertools.pairwise(tail))
+    assert got["non_increasing_widths"].held == all(a >= b for a, b in itertools.pairwise(tail))
     assert got["activation_slope"].held == (act == "gamma_tanh")
     assert got["deep_linear_head"].held == (len(head) >= 1)
     for a in got.values():
@@ -170,8 +178,11 @@ def test_architecture_assumptions_bad_arguments():
     with pytest.raises(InvalidInput, match=r"num_samples must be a positive integer, got 0"):
         architecture_assumptions(net, 0)
     del net.input_dim
-    with pytest.raises(InvalidArchitecture, match=r"cannot tell the input dimension of "
-                                                  r"PyramidalMLP .* pass info=check_architecture"):
+    with pytest.raises(
+        InvalidArchitecture,
+        match=r"cannot tell the input dimension of "
+        r"PyramidalMLP .* pass info=check_architecture",
+    ):
         architecture_assumptions(net, 4)
     info = check_architecture(net, input_dim=16, num_classes=4)
     assert architecture_assumptions(net, 4, info=info)["wide_first_layer"].held is True

@@ -28,30 +28,34 @@ def test_help_documents_options_and_loads_nothing_heavy():
         "heavy = sorted(m for m in ('torch', 'cvxpy', 'sympy', 'matplotlib') if m in sys.modules)\n"
         "print('RESULT', rc, heavy, 'ncverify.pytest_plugin' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=120, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     assert "RESULT 0 [] True" in out
-    for option in ("--ncverify-profile", "--ncverify-seed", "--ncverify-arch",
-                   "--ncverify-report"):
+    for option in ("--ncverify-profile", "--ncverify-seed", "--ncverify-arch", "--ncverify-report"):
         assert option in out
     assert "--ncverify-progress" not in out  # internal option of `ncverify report`
 
 
 def test_markers_are_registered(pytester):
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.ncverify_theorem(theorem_id):*",
-                                 "@pytest.mark.ncverify_arch:*"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.ncverify_theorem(theorem_id):*", "@pytest.mark.ncverify_arch:*"]
+    )
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--ncverify-profile=huge"], "unknown ncverify profile 'huge'; choose one of ci, gpu"),
-    (["--ncverify-seed=abc"], "seed 'abc' is not an integer"),
-    (["--ncverify-seed=-3"], "seed -3 is negative"),
-    (["--ncverify-arch=no colon"], "is not of the form 'package.module:factory'"),
-    (["--ncverify-arch=pkg.mod:"], "is not of the form 'package.module:factory'"),
-    (["--ncverify-arch=pkg/mod.py:build"], "is not of the form 'package.module:factory'"),
-    (["--ncverify-report=afile.txt"], "exists and is not a directory"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ncverify-profile=huge"], "unknown ncverify profile 'huge'; choose one of ci, gpu"),
+        (["--ncverify-seed=abc"], "seed 'abc' is not an integer"),
+        (["--ncverify-seed=-3"], "seed -3 is negative"),
+        (["--ncverify-arch=no colon"], "is not of the form 'package.module:factory'"),
+        (["--ncverify-arch=pkg.mod:"], "is not of the form 'package.module:factory'"),
+        (["--ncverify-arch=pkg/mod.py:build"], "is not of the form 'package.module:factory'"),
+        (["--ncverify-report=afile.txt"], "exists and is not a directory"),
+    ],
+)
 def test_invalid_option_values_are_usage_errors(pytester, args, message):
     pytester.makefile(".txt", afile="x")
     pytester.makepyfile("def test_x(): pass")
@@ -60,10 +64,13 @@ def test_invalid_option_values_are_usage_errors(pytester, args, message):
     assert message in result.stderr.str()
 
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("env", "$NCVERIFY_PROFILE: unknown ncverify profile 'bogus'"),
-    ("ini", "ini ncverify_profile: unknown ncverify profile 'bogus'"),
-])
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("env", "$NCVERIFY_PROFILE: unknown ncverify profile 'bogus'"),
+        ("ini", "ini ncverify_profile: unknown ncverify profile 'bogus'"),
+    ],
+)
 def test_invalid_env_and_ini_defaults_are_usage_errors(pytester, monkeypatch, source, message):
     monkeypatch.delenv(PROFILE_ENV, raising=False)
     if source == "env":
@@ -76,10 +83,15 @@ def test_invalid_env_and_ini_defaults_are_usage_errors(pytester, monkeypatch, so
     assert message in result.stderr.str()
 
 
-@pytest.mark.parametrize("marker", [
-    "ncverify_theorem()", "ncverify_theorem('  ')", "ncverify_theorem(3)",
-    "ncverify_theorem('a', theorem_id='a')",
-])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "ncverify_theorem()",
+        "ncverify_theorem('  ')",
+        "ncverify_theorem(3)",
+        "ncverify_theorem('a', theorem_id='a')",
+    ],
+)
 def test_invalid_theorem_markers_are_usage_errors(pytester, marker):
     pytester.makepyfile(f"import pytest\n@pytest.mark.{marker}\ndef test_x(): pass\n")
     result = pytester.runpytest()
@@ -102,8 +114,13 @@ def test_fixtures_see_the_options_and_the_environment_is_restored(pytester, monk
             assert os.environ["NCVERIFY_PROFILE"] == "thorough"
             assert os.environ["NCVERIFY_SEED"] == "7"
     """)
-    result = pytester.runpytest("--ncverify-profile=thorough", "--ncverify-seed=7",
-                                "--ncverify-arch=pkg.nets:build", "-m", "ncverify_arch")
+    result = pytester.runpytest(
+        "--ncverify-profile=thorough",
+        "--ncverify-seed=7",
+        "--ncverify-arch=pkg.nets:build",
+        "-m",
+        "ncverify_arch",
+    )
     result.assert_outcomes(passed=1)
     assert PROFILE_ENV not in os.environ and SEED_ENV not in os.environ
 
@@ -124,12 +141,14 @@ def test_a_recorded_counterexample_fails_the_test_and_shows_in_the_summary(pytes
     pytester.makepyfile(test_bad=COUNTEREXAMPLE)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*ncverify: 1 counterexample(s) recorded; last: theorem 'syn-bad', claims failed: c1*",
-        "*ncverify verdicts (profile ci, seed 20250124)*",
-        "theorem * tests * failed * confirmed * outside * counterexample * inconclusive",
-        "syn-bad * 1 * 1 * 0 * 0 * 1 * 0",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ncverify: 1 counterexample(s) recorded; last: theorem 'syn-bad', claims failed: c1*",
+            "*ncverify verdicts (profile ci, seed 20250124)*",
+            "theorem * tests * failed * confirmed * outside * counterexample * inconclusive",
+            "syn-bad * 1 * 1 * 0 * 0 * 1 * 0",
+        ]
+    )
 
 
 def test_record_validates_and_stores_plain_json(pytester):
@@ -162,11 +181,14 @@ def test_record_validates_and_stores_plain_json(pytester):
 
 def test_a_crash_still_leaves_a_checkpoint_report(pytester):
     pytester.makeconftest("import ncverify.pytest_plugin._collector as c\nc.CHECKPOINT_S = 0.0\n")
-    pytester.makepyfile(test_crash=COUNTEREXAMPLE.replace("2.0, 1.0", "0.5, 1.0") + """
+    pytester.makepyfile(
+        test_crash=COUNTEREXAMPLE.replace("2.0, 1.0", "0.5, 1.0")
+        + """
 
 def test_zz_crash():
     os._exit(3)
-""".replace("def test_zz", "import os\n\n\ndef test_zz"))
+""".replace("def test_zz", "import os\n\n\ndef test_zz")
+    )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ncverify-report=out")
     assert result.ret == 3
     report = json.loads((pytester.path / "out" / "report.json").read_text())

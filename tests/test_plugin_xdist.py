@@ -20,21 +20,21 @@ def _default_environment(monkeypatch):
 def _table(result) -> list[str]:
     lines = result.stdout.lines
     start = next(i for i, ln in enumerate(lines) if "ncverify verdicts" in ln)
-    return [ln.strip() for ln in lines[start:start + 4]]
+    return [ln.strip() for ln in lines[start : start + 4]]
 
 
 def test_xdist_run_matches_serial_run(pytester):
     environment()  # warm the cached environment probe outside pytester's module snapshot
     pytester.makepyfile(test_suite=SUITE)
     serial = pytester.runpytest("-p", "no:cacheprovider", "--ncverify-report=serial")
-    parallel = pytester.runpytest("-p", "no:cacheprovider", "-n", "2",
-                                  "--ncverify-report=parallel")
+    parallel = pytester.runpytest("-p", "no:cacheprovider", "-n", "2", "--ncverify-report=parallel")
     serial.assert_outcomes(passed=4, failed=1)
     parallel.assert_outcomes(passed=4, failed=1)
     assert _table(serial) == _table(parallel)
     assert any(ln.startswith("syn-hyp") for ln in _table(serial))
-    reports = [json.loads((pytester.path / d / "report.json").read_text())
-               for d in ("serial", "parallel")]
+    reports = [
+        json.loads((pytester.path / d / "report.json").read_text()) for d in ("serial", "parallel")
+    ]
     for key in ("evaluations", "counterexamples", "verdicts", "theorems"):
         assert reports[0][key] == reports[1][key], key
     assert reports[0]["complete"] and reports[1]["complete"]

@@ -33,17 +33,34 @@ def repo_on_path(monkeypatch):
 class Toy(nn.Module):
     """A protocol network whose defects are switched on one at a time."""
 
-    def __init__(self, *, d=D, k=K, head_bias=False, nonlinear_head=False, out_extra=0,
-                 num_head_layers=2, bad_feature_end=False, wrong_weight_shape=False,
-                 drop_weight=False, widths=None, slope=None, num_classes=None):
+    def __init__(
+        self,
+        *,
+        d=D,
+        k=K,
+        head_bias=False,
+        nonlinear_head=False,
+        out_extra=0,
+        num_head_layers=2,
+        bad_feature_end=False,
+        wrong_weight_shape=False,
+        drop_weight=False,
+        widths=None,
+        slope=None,
+        num_classes=None,
+    ):
         super().__init__()
         self.body = nn.Linear(d, 16)
         self.h1 = nn.Linear(16, 8, bias=head_bias)
         self.h2 = nn.Linear(8, k + out_extra, bias=False)
         self.num_classes = k if num_classes is None else num_classes
         self.num_head_layers = num_head_layers
-        self.flags = dict(nonlinear_head=nonlinear_head, bad_feature_end=bad_feature_end,
-                          wrong_weight_shape=wrong_weight_shape, drop_weight=drop_weight)
+        self.flags = dict(
+            nonlinear_head=nonlinear_head,
+            bad_feature_end=bad_feature_end,
+            wrong_weight_shape=wrong_weight_shape,
+            drop_weight=drop_weight,
+        )
         self._widths, self._slope = widths, slope
 
     def layer_features(self, X):
@@ -89,8 +106,9 @@ def _check(net, **kw):
 # ---------------------------------------------------------------- conformance
 
 
-@pytest.mark.parametrize("spec", ["examples.residual_mlp:factory", "examples.conv_digits:factory",
-                                  "pyramidal"])
+@pytest.mark.parametrize(
+    "spec", ["examples.residual_mlp:factory", "examples.conv_digits:factory", "pyramidal"]
+)
 def test_shipped_architectures_satisfy_protocol(spec, repo_on_path):
     factory = load_architecture(spec)
     net = factory.build(input_dim=D, num_classes=K, num_samples=N, seed=3)
@@ -112,9 +130,11 @@ def test_shipped_architectures_satisfy_protocol(spec, repo_on_path):
 
 def test_example_assumption_reports(repo_on_path):
     res = load_architecture("examples.residual_mlp:factory").build(
-        input_dim=D, num_classes=K, num_samples=N, seed=0)
+        input_dim=D, num_classes=K, num_samples=N, seed=0
+    )
     conv = load_architecture("examples.conv_digits:factory").build(
-        input_dim=D, num_classes=K, num_samples=N, seed=0)
+        input_dim=D, num_classes=K, num_samples=N, seed=0
+    )
     a = architecture_assumptions(res, N, info=_check(res))
     b = architecture_assumptions(conv, N, info=_check(conv))
     assert a["wide_first_layer"].held is None and a["activation_slope"].held is None
@@ -155,23 +175,34 @@ def test_affine_head_allowed_only_when_asked():
 
 INVALID_NETWORKS = [
     (lambda: 3, r"must be a torch.nn.Module, got int"),
-    (NoProtocol, r"NoProtocol does not implement .*missing layer_features, head_weights, "
-                 r"num_classes, num_head_layers"),
+    (
+        NoProtocol,
+        r"NoProtocol does not implement .*missing layer_features, head_weights, "
+        r"num_classes, num_head_layers",
+    ),
     (lambda: Toy(num_head_layers=0), r"has no linear head: num_head_layers=0"),
     (lambda: Toy(num_head_layers=2.0), r"num_head_layers must be an int, got 2.0"),
     (lambda: Toy(num_classes=5), r"Toy.num_classes=5 but the data has num_classes=4"),
     (lambda: Toy(out_extra=1), r"returned \(7, 5\); expected \(7, 4\)"),
     (lambda: Toy(d=10), r"Toy.forward\(\) raised RuntimeError"),
-    (lambda: Toy(nonlinear_head=True), r"head layer 1 of 2 is declared linear but is not: "
-                                       r".* = \d.* > tol"),
+    (
+        lambda: Toy(nonlinear_head=True),
+        r"head layer 1 of 2 is declared linear but is not: "
+        r".* = \d.* > tol",
+    ),
     (lambda: Toy(head_bias=True), r"head layer 1 of 2 has a bias .* bias=False"),
-    (lambda: Toy(wrong_weight_shape=True),
-     r"head layer 1 of 2 has weight shape \(16, 8\) but .* \(8, 16\)"),
+    (
+        lambda: Toy(wrong_weight_shape=True),
+        r"head layer 1 of 2 has weight shape \(16, 8\) but .* \(8, 16\)",
+    ),
     (lambda: Toy(drop_weight=True), r"head_weights returned 1 matrices but num_head_layers=2"),
     (lambda: Toy(num_head_layers=3), r"returned 3 entries but num_head_layers=3 needs at least"),
     (lambda: Toy(bad_feature_end=True), r"layer_features\(X\)\[-1\] must equal forward\(X\)"),
-    (lambda: Toy(widths=[16, 12]), r"nonlinear_widths\(\)\[-1\] = 12 but the head's input has "
-                                   r"width 16"),
+    (
+        lambda: Toy(widths=[16, 12]),
+        r"nonlinear_widths\(\)\[-1\] = 12 but the head's input has "
+        r"width 16",
+    ),
     (lambda: Toy(widths=[0]), r"nonlinear_widths\(\)\[0\] must be a positive integer, got 0"),
     (lambda: Toy(widths=[]), r"nonlinear_widths\(\) is empty"),
     (lambda: Toy(slope=(1.0, 0.5)), r"activation_slope_range\(\) = \(1.0, 0.5\) is not a finite"),
@@ -191,18 +222,20 @@ def test_pyramidal_with_wrong_declared_widths_rejected():
     with pytest.raises(InvalidArchitecture, match=r"nonlinear_widths\(\)\[-1\] = 7 but"):
         _check(net)
     net.nonlinear_widths = lambda: [8]
-    with pytest.raises(InvalidArchitecture,
-                       match=r"layer_features returned 4 entries but L1 \+ L2 = 1 \+ 2 = 3"):
+    with pytest.raises(
+        InvalidArchitecture, match=r"layer_features returned 4 entries but L1 \+ L2 = 1 \+ 2 = 3"
+    ):
         _check(net)
     net.nonlinear_widths = lambda: [20, 8]
-    with pytest.raises(InvalidArchitecture,
-                       match=r"declared widths \[20, 8, 4, 4\] disagree .* \[16, 8, 4, 4\]"):
+    with pytest.raises(
+        InvalidArchitecture, match=r"declared widths \[20, 8, 4, 4\] disagree .* \[16, 8, 4, 4\]"
+    ):
         _check(net)
 
 
 # ---------------------------------------------------------------- invalid factories
 
-FACTORIES = textwrap.dedent('''
+FACTORIES = textwrap.dedent("""
     import torch
     from torch import nn
 
@@ -230,7 +263,7 @@ FACTORIES = textwrap.dedent('''
             def head_weights(self):
                 return [self.out.weight]
         return Net()
-''')
+""")
 
 
 @pytest.fixture
@@ -254,8 +287,11 @@ def plugin_dir(tmp_path, monkeypatch):
         ("ncv_no_such_module_x:factory", r"cannot import module 'ncv_no_such_module_x'"),
         ("ncv_case_factories:missing", r"module 'ncv_case_factories' has no attribute 'missing'"),
         ("ncv_case_factories:NOT_CALLABLE", r"is a int, not a callable factory"),
-        ("ncv_no_such_entry_point", r"unknown architecture 'ncv_no_such_entry_point'.*"
-                                    r"ncverify.architectures.*known names: .*pyramidal"),
+        (
+            "ncv_no_such_entry_point",
+            r"unknown architecture 'ncv_no_such_entry_point'.*"
+            r"ncverify.architectures.*known names: .*pyramidal",
+        ),
     ],
 )
 def test_bad_architecture_strings(spec, match, plugin_dir):
@@ -266,13 +302,19 @@ def test_bad_architecture_strings(spec, match, plugin_dir):
 @pytest.mark.parametrize(
     ("spec", "match"),
     [
-        ("ncv_case_factories:raising", r"factory 'ncv_case_factories:raising' raised RuntimeError:"
-                                       r" cannot build for d=64 \(called with input_dim=64, "
-                                       r"num_classes=4, num_samples=40, seed=0\)"),
+        (
+            "ncv_case_factories:raising",
+            r"factory 'ncv_case_factories:raising' raised RuntimeError:"
+            r" cannot build for d=64 \(called with input_dim=64, "
+            r"num_classes=4, num_samples=40, seed=0\)",
+        ),
         ("ncv_case_factories:returns_int", r"returned int, not a torch.nn.Module"),
         ("ncv_case_factories:biased_head", r"head layer 1 of 1 has a bias"),
-        ("examples.conv_digits:factory", r"raised ValueError: conv_digits needs flattened 8x8 "
-                                         r"images, input_dim=64; got input_dim=16"),
+        (
+            "examples.conv_digits:factory",
+            r"raised ValueError: conv_digits needs flattened 8x8 "
+            r"images, input_dim=64; got input_dim=16",
+        ),
     ],
 )
 def test_bad_factories(spec, match, plugin_dir, repo_on_path):
@@ -287,8 +329,7 @@ def test_bad_factories(spec, match, plugin_dir, repo_on_path):
 
 def test_load_from_working_directory(tmp_path, monkeypatch):
     """A console script's sys.path lacks the working directory; the loader falls back to it."""
-    (tmp_path / "ncv_cwd_net.py").write_text(
-        "from examples.residual_mlp import factory as build\n")
+    (tmp_path / "ncv_cwd_net.py").write_text("from examples.residual_mlp import factory as build\n")
     monkeypatch.syspath_prepend(str(REPO))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
@@ -307,7 +348,8 @@ def test_entry_point_from_installed_distribution(tmp_path, monkeypatch):
     (tmp_path / "ncv_ep_pkg.py").write_text(
         "from ncverify.nets import PyramidalMLP\n"
         "def make(*, input_dim, num_classes, num_samples):\n"
-        "    return PyramidalMLP(input_dim, (num_samples, 8), (6,), num_classes, seed=0)\n")
+        "    return PyramidalMLP(input_dim, (num_samples, 8), (6,), num_classes, seed=0)\n"
+    )
     info = tmp_path / "ncv_ep_pkg-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ncv-ep-pkg\nVersion: 0.1\n")

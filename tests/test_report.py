@@ -39,7 +39,8 @@ HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ATTR = "\"'><img src=x onerror=alert(2)>&amp;"
 # smallest valid PNG (1x1, grey)
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -54,19 +55,37 @@ def _warm_imports():
 
 def _evaluation(theorem, q, *, a_held=True, test_id="t.py::test", architecture=""):
     return Evaluation.build(
-        theorem_id=theorem, source="synthetic", provenance="derived",
-        assumptions=[AssumptionOutcome("H-a", "checked", a_held, {"q": q}),
-                     AssumptionOutcome("H-nc", "not_checkable", None)],
+        theorem_id=theorem,
+        source="synthetic",
+        provenance="derived",
+        assumptions=[
+            AssumptionOutcome("H-a", "checked", a_held, {"q": q}),
+            AssumptionOutcome("H-nc", "not_checkable", None),
+        ],
         claims=[ClaimOutcome("c1", q, 1.0, "<=", held=q <= 1.0, expression="1")],
-        inputs={"q": q}, test_id=test_id, architecture=architecture, seed=1)
+        inputs={"q": q},
+        test_id=test_id,
+        architecture=architecture,
+        seed=1,
+    )
 
 
 def _tests(evaluations, *, theorem=None, outcome="passed", hypothesis=False):
     by = {}
     for e in evaluations:
         by.setdefault(e.test_id, []).append(e.to_dict())
-    return [{"nodeid": k, "outcome": outcome, "duration": 0.1, "theorem": theorem,
-             "hypothesis": hypothesis, "message": "", "evaluations": v} for k, v in by.items()]
+    return [
+        {
+            "nodeid": k,
+            "outcome": outcome,
+            "duration": 0.1,
+            "theorem": theorem,
+            "hypothesis": hypothesis,
+            "message": "",
+            "evaluations": v,
+        }
+        for k, v in by.items()
+    ]
 
 
 def test_report_files_from_a_pytest_run(pytester):
@@ -74,11 +93,17 @@ def test_report_files_from_a_pytest_run(pytester):
     figures = pytester.path / "out" / "figures"
     figures.mkdir(parents=True)
     (figures / "extra-fig.png").write_bytes(PNG)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--ncverify-report=out",
-                                "--ncverify-seed=9", "--ncverify-profile=ci")
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--ncverify-report=out",
+        "--ncverify-seed=9",
+        "--ncverify-profile=ci",
+    )
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(
-        ["ncverify report: out/report.html, out/report.md, out/report.json"])
+        ["ncverify report: out/report.html, out/report.md, out/report.json"]
+    )
     out = pytester.path / "out"
     report = json.loads((out / "report.json").read_text())
     assert report["schema"] == "ncverify-report" and report["schema_version"] == 1
@@ -103,7 +128,8 @@ def test_report_files_from_a_pytest_run(pytester):
     assert last_ce["inputs"] == {"q": 1.55}  # k=31 is the smallest k with k/20 > 1.5
     shrunk = [c for c in report["counterexamples"] if c["shrunk"]]
     assert len(shrunk) == 1 and shrunk[0]["reproduce"] == (
-        "pytest test_suite.py::test_hyp --ncverify-profile=ci --ncverify-seed=9")
+        "pytest test_suite.py::test_hyp --ncverify-profile=ci --ncverify-seed=9"
+    )
     section = next(t for t in report["theorems"] if t["id"] == "syn-ok")
     (a,) = section["assumptions"]
     assert (a["held"], a["failed"], a["not_checkable"]) == (3, 1, 0)
@@ -123,7 +149,8 @@ def test_report_files_from_a_pytest_run(pytester):
 
 
 def test_interrupted_session_writes_an_incomplete_report(pytester):
-    pytester.makepyfile(test_stop="""
+    pytester.makepyfile(
+        test_stop="""
         import pytest
         from ncverify.spec import AssumptionOutcome, ClaimOutcome, Evaluation
 
@@ -138,9 +165,11 @@ def test_interrupted_session_writes_an_incomplete_report(pytester):
 
         def test_c():
             pass
-    """)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--ncverify-report=out",
-                                no_reraise_ctrlc=True)
+    """
+    )
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--ncverify-report=out", no_reraise_ctrlc=True
+    )
     assert result.ret == pytest.ExitCode.INTERRUPTED
     report = json.loads((pytester.path / "out" / "report.json").read_text())
     assert report["complete"] is False
@@ -173,23 +202,57 @@ class _Collect(HTMLParser):
 
 
 def test_hostile_names_are_escaped_in_html_and_markdown():
-    evs = [_evaluation(HOSTILE, 0.5, test_id=f"t.py::test[{HOSTILE}]", architecture=HOSTILE),
-           _evaluation(HOSTILE, 2.0, test_id=f"t.py::test[{HOSTILE}]", architecture=HOSTILE),
-           _evaluation(HOSTILE_ATTR, 0.1, test_id=f"t.py::x[{HOSTILE_ATTR}]")]
+    evs = [
+        _evaluation(HOSTILE, 0.5, test_id=f"t.py::test[{HOSTILE}]", architecture=HOSTILE),
+        _evaluation(HOSTILE, 2.0, test_id=f"t.py::test[{HOSTILE}]", architecture=HOSTILE),
+        _evaluation(HOSTILE_ATTR, 0.1, test_id=f"t.py::x[{HOSTILE_ATTR}]"),
+    ]
     evs[1] = Evaluation.build(
-        theorem_id=HOSTILE, source=HOSTILE, provenance=HOSTILE, test_id=evs[1].test_id,
+        theorem_id=HOSTILE,
+        source=HOSTILE,
+        provenance=HOSTILE,
+        test_id=evs[1].test_id,
         assumptions=[AssumptionOutcome(HOSTILE_ATTR, "checked", True, {HOSTILE: 1.0}, HOSTILE)],
         claims=[ClaimOutcome(HOSTILE, 2.0, 1.0, held=False, expression=HOSTILE)],
-        inputs={HOSTILE: HOSTILE}, architecture=HOSTILE)
-    report = build_report(tests=_tests(evs), profile="ci", seed=1, architecture=HOSTILE,
-                          command=[HOSTILE])
+        inputs={HOSTILE: HOSTILE},
+        architecture=HOSTILE,
+    )
+    report = build_report(
+        tests=_tests(evs), profile="ci", seed=1, architecture=HOSTILE, command=[HOSTILE]
+    )
     figures = [{"file": f"figures/{HOSTILE}.png", "caption": HOSTILE, "png": PNG}]
     page = render_html(report, [], figures)
     parser = _Collect()
     parser.feed(page)
-    allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table",
-               "thead", "tbody", "tr", "th", "td", "pre", "code", "figure", "img", "figcaption",
-               "details", "summary", "ul", "li", "em", "span"}
+    allowed = {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "pre",
+        "code",
+        "figure",
+        "img",
+        "figcaption",
+        "details",
+        "summary",
+        "ul",
+        "li",
+        "em",
+        "span",
+    }
     assert set(parser.tags) <= allowed
     assert {name for name, _ in parser.attrs} <= {"lang", "charset", "class", "alt", "src"}
     text = "".join(parser.text)
@@ -204,11 +267,18 @@ def test_hostile_names_are_escaped_in_html_and_markdown():
 
 def test_registry_metadata_is_used_when_registered(monkeypatch):
     meta = types.SimpleNamespace(
-        id="syn-reg", title="A registered theorem", source="JSWM Thm 3.1", provenance="paper",
-        proof="by example", family="jswm",
-        assumptions=[types.SimpleNamespace(name="H-first", description="first", status="checked"),
-                     types.SimpleNamespace(name="H-a", description="the a", status="proxied")],
-        claims=[types.SimpleNamespace(name="c1", relation="<=", expression="1")])
+        id="syn-reg",
+        title="A registered theorem",
+        source="JSWM Thm 3.1",
+        provenance="paper",
+        proof="by example",
+        family="jswm",
+        assumptions=[
+            types.SimpleNamespace(name="H-first", description="first", status="checked"),
+            types.SimpleNamespace(name="H-a", description="the a", status="proxied"),
+        ],
+        claims=[types.SimpleNamespace(name="c1", relation="<=", expression="1")],
+    )
 
     def get_theorem(theorem_id):
         if theorem_id != "syn-reg":
@@ -223,7 +293,10 @@ def test_registry_metadata_is_used_when_registered(monkeypatch):
     report = build_report(tests=_tests(evs), profile="ci", seed=1)
     reg, other = sorted(report["theorems"], key=lambda t: t["id"], reverse=True)
     assert (reg["title"], reg["provenance"], reg["registered"]) == (
-        "A registered theorem", "paper", True)
+        "A registered theorem",
+        "paper",
+        True,
+    )
     assert [a["name"] for a in reg["assumptions"]] == ["H-first", "H-a", "H-nc"]
     assert [a["status"] for a in reg["assumptions"]] == ["checked", "proxied", "not_checkable"]
     assert reg["assumptions"][0]["held"] == 0 and reg["assumptions"][1]["held"] == 1
@@ -231,22 +304,39 @@ def test_registry_metadata_is_used_when_registered(monkeypatch):
     assert "A registered theorem" in render_markdown(report)
 
 
-@pytest.mark.parametrize(("counts", "expected"), [
-    ({"failed": 40, "claim_when_failed": {"held": 37, "failed": 3, "undecided": 0}},
-     ["the claim held in 37 of the 40 runs where this assumption failed"]),
-    ({"held": 5, "claim_when_held": {"held": 4, "failed": 0, "undecided": 1}},
-     ["the claim held in 4 of the 4 runs where this assumption held (1 more undecided)"]),
-    ({"not_checkable": 2, "claim_when_not_checkable": {"held": 0, "failed": 0, "undecided": 2}},
-     ["the claim could not be decided in any of the 2 runs where this assumption was not "
-      "checkable"]),
-])
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        (
+            {"failed": 40, "claim_when_failed": {"held": 37, "failed": 3, "undecided": 0}},
+            ["the claim held in 37 of the 40 runs where this assumption failed"],
+        ),
+        (
+            {"held": 5, "claim_when_held": {"held": 4, "failed": 0, "undecided": 1}},
+            ["the claim held in 4 of the 4 runs where this assumption held (1 more undecided)"],
+        ),
+        (
+            {
+                "not_checkable": 2,
+                "claim_when_not_checkable": {"held": 0, "failed": 0, "undecided": 2},
+            },
+            [
+                "the claim could not be decided in any of the 2 runs where this assumption was not "
+                "checkable"
+            ],
+        ),
+    ],
+)
 def test_conditional_claim_sentences(counts, expected):
     assert conditional_sentences(counts) == expected
 
 
 def test_verdict_table_and_counts():
-    evs = [_evaluation("b", 0.5), _evaluation("b", 2.0, a_held=False),
-           _evaluation("a", 0.2, test_id="t.py::a")]
+    evs = [
+        _evaluation("b", 0.5),
+        _evaluation("b", 2.0, a_held=False),
+        _evaluation("a", 0.2, test_id="t.py::a"),
+    ]
     report = build_report(tests=_tests(evs, outcome="failed"), profile="ci", seed=1)
     assert format_verdict_table(report["verdicts"]).splitlines() == [
         "theorem  tests  failed  confirmed  outside  counterexample  inconclusive",
@@ -284,12 +374,15 @@ def test_write_report_removes_stale_plots(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text()) == report
 
 
-@pytest.mark.parametrize("quantities", [
-    [0.7] * 50,                          # identical ratios: numpy cannot bin a zero range
-    [0.7, 0.7 * (1 + 1e-15)],            # a range below float resolution
-    [0.5],                               # a single evaluation
-    [0.0, 0.0, 1e-300, 0.9, 3.0],        # zeros, subnormal scale and a violation (log axis)
-])
+@pytest.mark.parametrize(
+    "quantities",
+    [
+        [0.7] * 50,  # identical ratios: numpy cannot bin a zero range
+        [0.7, 0.7 * (1 + 1e-15)],  # a range below float resolution
+        [0.5],  # a single evaluation
+        [0.0, 0.0, 1e-300, 0.9, 3.0],  # zeros, subnormal scale and a violation (log axis)
+    ],
+)
 def test_ratio_plots_survive_degenerate_data(quantities):
     from ncverify.report._plots import ratio_plots
 

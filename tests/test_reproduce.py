@@ -51,8 +51,9 @@ def layers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def head_depth(tmp_path_factory):
     out = tmp_path_factory.mktemp("head_depth")
-    result = jswm_head_depth(preset="tiny", dataset="clusters", out_dir=out, progress=False,
-                             head_depths=(1, 2, 3))
+    result = jswm_head_depth(
+        preset="tiny", dataset="clusters", out_dir=out, progress=False, head_depths=(1, 2, 3)
+    )
     return result, out
 
 
@@ -90,15 +91,15 @@ def test_layers_trajectory_csv_and_prediction(layers):
     data, cfg = result.data, result.config
     rows = read_csv(out / "jswm-layers-digits-balancedness.csv")
     traj = np.asarray(data["pair_balancedness"], dtype=float)  # (seeds, records, pairs)
-    decay = predicted_decay(data["record_steps"], lr=cfg["lr"], weight_decay=cfg["weight_decay"],
-                            steps=cfg["steps"])
+    decay = predicted_decay(
+        data["record_steps"], lr=cfg["lr"], weight_decay=cfg["weight_decay"], steps=cfg["steps"]
+    )
     assert data["pair_is_linear"] == [p > 5 for p in data["pairs"]]
     for row in rows:
         j, t = data["pairs"].index(int(row["pair"])), data["record_steps"].index(int(row["step"]))
         assert _same(_seed_cols(row), traj[:, t, j])
         # prediction: the seeds' mean balancedness at step 0 times prod_s (1 - eta_s lambda)^2
-        assert math.isclose(_f(row["predicted"]), np.mean(traj[:, 0, j]) * decay[t],
-                            rel_tol=1e-12)
+        assert math.isclose(_f(row["predicted"]), np.mean(traj[:, 0, j]) * decay[t], rel_tol=1e-12)
     # the final record equals the per-layer balancedness measured after training
     per_layer = np.asarray(data["per_layer"]["balancedness"], dtype=float)
     assert _same(traj[:, -1, :], per_layer[:, :-1], rtol=1e-9)
@@ -116,8 +117,10 @@ def test_layers_gram_csv_and_json_summary(layers):
         assert math.isclose(float(np.max(np.diag(G))), 1.0)
     summary = json.loads((out / "jswm-layers-digits.json").read_text())
     assert summary["config"]["seeds"] == get_preset("tiny").seeds
-    assert _same(np.asarray(summary["data"]["per_layer"]["nc1"], dtype=float),
-                 result.data["per_layer"]["nc1"])
+    assert _same(
+        np.asarray(summary["data"]["per_layer"]["nc1"], dtype=float),
+        result.data["per_layer"]["nc1"],
+    )
     assert summary["wall_time_s"] == result.wall_time_s and summary["diverged"] == 0
 
 
@@ -163,8 +166,9 @@ def test_predicted_decay_is_the_product_of_per_step_factors():
     for t in range(steps + 1):
         direct.append(factor)
         factor *= (1 - lr_at(t, lr=lr, steps=steps) * wd) ** 2
-    assert _same(predicted_decay(range(steps + 1), lr=lr, weight_decay=wd, steps=steps), direct,
-                 rtol=1e-12)
+    assert _same(
+        predicted_decay(range(steps + 1), lr=lr, weight_decay=wd, steps=steps), direct, rtol=1e-12
+    )
     drop = int(LR_DROP_AT * steps)
     assert lr_at(drop - 1, lr=lr, steps=steps) == lr and lr_at(drop, lr=lr, steps=steps) == lr / 10
 
@@ -173,8 +177,14 @@ def test_figure_data_round_trip_with_a_diverged_seed(tmp_path):
     rng = np.random.default_rng(0)
     metrics = {m: rng.uniform(0.1, 2.0, size=(3, 4)) for m in ("nc1", "negativity")}
     metrics["nc1"][1] = np.nan  # a diverged run: left out of mean and std
-    png, csv_path = plot_layer_metrics(tmp_path, "synthetic", layer_index=[2, 3, 4, 5],
-                                       metrics=metrics, first_linear=4, title="synthetic")
+    png, csv_path = plot_layer_metrics(
+        tmp_path,
+        "synthetic",
+        layer_index=[2, 3, 4, 5],
+        metrics=metrics,
+        first_linear=4,
+        title="synthetic",
+    )
     assert png.read_bytes()[:8] == PNG_MAGIC
     for row in read_csv(csv_path):
         vals = metrics[row["metric"]][:, [2, 3, 4, 5].index(int(row["layer"]))]
@@ -222,12 +232,39 @@ def test_datasets_are_balanced_and_unit_norm():
 def test_cli_runs_and_reports_usage_errors(tmp_path, capsys):
     from ncverify.cli import main
 
-    rc = main(["reproduce", "jswm-head-depth", "--preset", "tiny", "--steps", "5",
-               "--seeds", "1", "--dataset", "clusters", "--out", str(tmp_path)])
+    rc = main(
+        [
+            "reproduce",
+            "jswm-head-depth",
+            "--preset",
+            "tiny",
+            "--steps",
+            "5",
+            "--seeds",
+            "1",
+            "--dataset",
+            "clusters",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     printed = capsys.readouterr().out
     assert str(tmp_path / "jswm-head-depth-clusters-nc.png") in printed
     assert (tmp_path / "jswm-head-depth-clusters-nc.csv").is_file()
-    assert main(["reproduce", "jswm-layers", "--preset", "tiny", "--subset", "1",
-                 "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "reproduce",
+                "jswm-layers",
+                "--preset",
+                "tiny",
+                "--subset",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "n_per_class=1" in capsys.readouterr().err

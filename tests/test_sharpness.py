@@ -23,19 +23,22 @@ def _exact_spectrum(net, X, y, lam):
         params, i = {}, 0
         for name, shape in zip(names, shapes, strict=True):
             k = shape.numel()
-            params[name] = theta[i:i + k].reshape(shape)
+            params[name] = theta[i : i + k].reshape(shape)
             i += k
         out = functional_call(net, params, (X,))
-        return 0.5 / X.shape[0] * ((out - Y) ** 2).sum() + 0.5 * lam * (theta ** 2).sum()
+        return 0.5 / X.shape[0] * ((out - Y) ** 2).sum() + 0.5 * lam * (theta**2).sum()
 
     H = torch.autograd.functional.hessian(loss, flat)
     return torch.linalg.eigvalsh(0.5 * (H + H.T))
 
 
 @settings(max_examples=8, deadline=None, derandomize=True, database=None)
-@given(seed=st.integers(0, 2**16), lam=st.sampled_from([0.0, 1e-3, 0.05]),
-       activation=st.sampled_from(["gamma_tanh", "tanh", "relu"]),
-       scale=st.sampled_from([0.5, 1.0, 3.0]))
+@given(
+    seed=st.integers(0, 2**16),
+    lam=st.sampled_from([0.0, 1e-3, 0.05]),
+    activation=st.sampled_from(["gamma_tanh", "tanh", "relu"]),
+    scale=st.sampled_from([0.5, 1.0, 3.0]),
+)
 def test_power_iteration_matches_the_exact_top_eigenvalue(seed, lam, activation, scale):
     g = torch.Generator().manual_seed(seed)
     X = scale * torch.randn(6, 3, generator=g, dtype=torch.float64)
@@ -78,11 +81,14 @@ def test_sharpness_is_seeded_and_reports_convergence():
     assert a.converged and a.iterations >= 2 and a.residual < 1e-2
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(tol=0.0), "tol must be a float in"),
-    (dict(max_iter=1), "max_iter must be an integer >= 2"),
-    (dict(weight_decay=-1.0), "weight_decay must be a finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(tol=0.0), "tol must be a float in"),
+        (dict(max_iter=1), "max_iter must be an integer >= 2"),
+        (dict(weight_decay=-1.0), "weight_decay must be a finite number >= 0"),
+    ],
+)
 def test_bad_arguments_are_rejected(kwargs, match):
     X = torch.randn(4, 3, dtype=torch.float64)
     y = torch.tensor([0, 0, 1, 1])

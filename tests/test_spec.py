@@ -33,14 +33,26 @@ SRC = Source("Toy paper", "0000.00000", "Theorem 1")
 
 def toy(**claim_kw) -> TheoremSpec:
     """x <= 2*e/(1 - e) on e < 1, under the hypothesis h < 1."""
-    kw = dict(name="c", quantity="x", relation="<=", expression="2*e/(1 - e)",
-              domain=("e < 1",), errors=("e",), exact_value="0",
-              reparametrization={"e": "1/(1 + g)"})
+    kw = dict(
+        name="c",
+        quantity="x",
+        relation="<=",
+        expression="2*e/(1 - e)",
+        domain=("e < 1",),
+        errors=("e",),
+        exact_value="0",
+        reparametrization={"e": "1/(1 + g)"},
+    )
     kw.update(claim_kw)
-    return TheoremSpec(id="toy", title="toy", source=SRC, provenance="derived",
-                       proof="docs/theorems.md#toy",
-                       assumptions=(Assumption("H", "h below one", "h < 1"),),
-                       claims=(Claim(**kw),))
+    return TheoremSpec(
+        id="toy",
+        title="toy",
+        source=SRC,
+        provenance="derived",
+        proof="docs/theorems.md#toy",
+        assumptions=(Assumption("H", "h below one", "h < 1"),),
+        claims=(Claim(**kw),),
+    )
 
 
 def ev(spec, **measured):
@@ -48,15 +60,18 @@ def ev(spec, **measured):
 
 
 # ----------------------------------------------------------------------------- verdicts
-@pytest.mark.parametrize(("measured", "verdict", "held"), [
-    (dict(x=0.5, e=0.5, h=0.0), Verdict.CONFIRMED, True),        # 0.5 <= 2
-    (dict(x=3.0, e=0.5, h=0.0), Verdict.COUNTEREXAMPLE, False),  # 3 > 2
-    (dict(x=3.0, e=0.5, h=2.0), Verdict.OUTSIDE, False),         # hypothesis failed
-    (dict(x=0.1, e=0.5, h=1.0), Verdict.OUTSIDE, True),          # strict: h = 1 fails
-    (dict(x=0.5, e=1.0, h=0.0), Verdict.INCONCLUSIVE, None),     # outside the domain
-    (dict(x=math.nan, e=0.5, h=0.0), Verdict.INCONCLUSIVE, None),
-    (dict(x=0.5, e=math.inf, h=0.0), Verdict.INCONCLUSIVE, None),
-])
+@pytest.mark.parametrize(
+    ("measured", "verdict", "held"),
+    [
+        (dict(x=0.5, e=0.5, h=0.0), Verdict.CONFIRMED, True),  # 0.5 <= 2
+        (dict(x=3.0, e=0.5, h=0.0), Verdict.COUNTEREXAMPLE, False),  # 3 > 2
+        (dict(x=3.0, e=0.5, h=2.0), Verdict.OUTSIDE, False),  # hypothesis failed
+        (dict(x=0.1, e=0.5, h=1.0), Verdict.OUTSIDE, True),  # strict: h = 1 fails
+        (dict(x=0.5, e=1.0, h=0.0), Verdict.INCONCLUSIVE, None),  # outside the domain
+        (dict(x=math.nan, e=0.5, h=0.0), Verdict.INCONCLUSIVE, None),
+        (dict(x=0.5, e=math.inf, h=0.0), Verdict.INCONCLUSIVE, None),
+    ],
+)
 def test_verdict_rules(measured, verdict, held):
     e = ev(toy(), **measured)
     assert e.verdict is verdict, e.reason
@@ -79,10 +94,17 @@ def test_non_finite_measurement_is_inconclusive_with_reason():
 
 def test_not_checkable_assumption_never_held():
     spec = TheoremSpec(
-        id="t", title="t", source=SRC, provenance="paper",
-        assumptions=(Assumption("init", "an initialisation condition", None,
-                                status=AssumptionStatus.NOT_CHECKABLE),),
-        claims=(Claim("c", "x", "<=", "1"),))
+        id="t",
+        title="t",
+        source=SRC,
+        provenance="paper",
+        assumptions=(
+            Assumption(
+                "init", "an initialisation condition", None, status=AssumptionStatus.NOT_CHECKABLE
+            ),
+        ),
+        claims=(Claim("c", "x", "<=", "1"),),
+    )
     good, bad = ev(spec, x=0.5), ev(spec, x=2.0)
     assert good.assumptions[0].held is None and good.verdict is Verdict.CONFIRMED
     assert bad.verdict is Verdict.INCONCLUSIVE  # failing claim + unchecked hypothesis
@@ -95,25 +117,33 @@ def test_slack_is_dtype_aware_and_tiny():
     bound = 2 * 0.5 / 0.5
     assert ev(spec, x=bound * (1 + 5e-10), e=0.5, h=0.0).verdict is Verdict.CONFIRMED
     assert ev(spec, x=bound * (1 + 5e-9), e=0.5, h=0.0).verdict is Verdict.COUNTEREXAMPLE
-    e32 = spec.evaluate(dict(x=bound * (1 + 5e-4), e=0.5, h=0.0), seed=0, inputs={},
-                        dtype="float32")
+    e32 = spec.evaluate(
+        dict(x=bound * (1 + 5e-4), e=0.5, h=0.0), seed=0, inputs={}, dtype="float32"
+    )
     assert e32.verdict is Verdict.CONFIRMED
 
 
 def test_atol_and_uncertainty_widen_only_as_documented():
-    floor = toy(expression="e", exact_value="0", atol="4*machine_eps",
-                domain=(), reparametrization={})
+    floor = toy(
+        expression="e", exact_value="0", atol="4*machine_eps", domain=(), reparametrization={}
+    )
     assert ev(floor, x=3e-16, e=0.0, h=0).verdict is Verdict.CONFIRMED
     assert ev(floor, x=1e-14, e=0.0, h=0).verdict is Verdict.COUNTEREXAMPLE
-    unc = toy(expression="e", exact_value="0", uncertainty={"e": "u"}, domain=(),
-              reparametrization={})
+    unc = toy(
+        expression="e", exact_value="0", uncertainty={"e": "u"}, domain=(), reparametrization={}
+    )
     e = unc.evaluate(dict(x=1.5, e=1.0, u=0.6, h=0), seed=0, inputs={})
     assert e.verdict is Verdict.CONFIRMED and e.claims[0].bound == pytest.approx(1.6)
 
 
 def test_per_sample_claims_report_the_worst_entry():
-    spec = toy(relation=">=", expression="1 - e", errors=("e",), exact_value="1",
-               reparametrization={"e": "1/(1 + g)"})
+    spec = toy(
+        relation=">=",
+        expression="1 - e",
+        errors=("e",),
+        exact_value="1",
+        reparametrization={"e": "1/(1 + g)"},
+    )
     x = np.array([0.99, 0.51, 1.2, 5.0])
     e = np.array([0.05, 0.5, 0.0, 2.0])  # last entry outside the domain e < 1
     out = ev(spec, x=x, e=e, h=0.0)
@@ -154,43 +184,61 @@ def test_lambdified_bound_matches_sympy(e, x):
 
 
 # ------------------------------------------------------------------------- bad inputs
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(relation="<"), r"relation '<' is not '<=' or '>='"),
-    (dict(quantity="1x"), r"quantity '1x' is not a symbol name"),
-    (dict(expression="2*e/("), r"cannot parse '2\*e/\('"),
-    (dict(expression="foo(e)"), r"calls foo; allowed functions are sqrt"),
-    (dict(domain=("e",)), r"'e' is not a relation 'lhs OP rhs'"),
-    (dict(domain=("0 < e < 1",)), r"is not a relation"),
-    (dict(errors=("z",)), r"error symbol 'z' does not occur in the bound"),
-    (dict(rtol=2.0), r"rtol=2.0 must be in \[0, 1\)"),
-    (dict(uncertainty={"x": "u"}), r"uncertainty given for 'x', which is not an error symbol"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(relation="<"), r"relation '<' is not '<=' or '>='"),
+        (dict(quantity="1x"), r"quantity '1x' is not a symbol name"),
+        (dict(expression="2*e/("), r"cannot parse '2\*e/\('"),
+        (dict(expression="foo(e)"), r"calls foo; allowed functions are sqrt"),
+        (dict(domain=("e",)), r"'e' is not a relation 'lhs OP rhs'"),
+        (dict(domain=("0 < e < 1",)), r"is not a relation"),
+        (dict(errors=("z",)), r"error symbol 'z' does not occur in the bound"),
+        (dict(rtol=2.0), r"rtol=2.0 must be in \[0, 1\)"),
+        (dict(uncertainty={"x": "u"}), r"uncertainty given for 'x', which is not an error symbol"),
+    ],
+)
 def test_bad_claims_are_rejected(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         toy(**kwargs)
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    (dict(provenance="folklore"), r"provenance 'folklore' is not one of paper, derived"),
-    (dict(proof=None), r"provenance 'derived' needs a proof pointer"),
-    (dict(id="has space"), r"must be non-empty without whitespace"),
-    (dict(source="JSWM"), r"must be a Source\(paper, arxiv, theorem\)"),
-    (dict(claims=()), r"theorem 'toy' has no claims"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(provenance="folklore"), r"provenance 'folklore' is not one of paper, derived"),
+        (dict(proof=None), r"provenance 'derived' needs a proof pointer"),
+        (dict(id="has space"), r"must be non-empty without whitespace"),
+        (dict(source="JSWM"), r"must be a Source\(paper, arxiv, theorem\)"),
+        (dict(claims=()), r"theorem 'toy' has no claims"),
+    ],
+)
 def test_bad_specs_are_rejected(kwargs, match):
-    base = dict(id="toy", title="t", source=SRC, provenance="derived", proof="p",
-                assumptions=(), claims=toy().claims)
+    base = dict(
+        id="toy",
+        title="t",
+        source=SRC,
+        provenance="derived",
+        proof="p",
+        assumptions=(),
+        claims=toy().claims,
+    )
     base.update(kwargs)
     with pytest.raises(InvalidInput, match=match):
         TheoremSpec(**base)
 
 
-@pytest.mark.parametrize(("args", "match"), [
-    (("H", "d", "h < 1", AssumptionStatus.NOT_CHECKABLE),
-     r"a predicate is required exactly when the assumption is checkable"),
-    (("H", "d", None, AssumptionStatus.CHECKED), r"a predicate is required exactly"),
-    (("H", "d", "h", AssumptionStatus.CHECKED), r"'h' is not a relation"),
-])
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (
+            ("H", "d", "h < 1", AssumptionStatus.NOT_CHECKABLE),
+            r"a predicate is required exactly when the assumption is checkable",
+        ),
+        (("H", "d", None, AssumptionStatus.CHECKED), r"a predicate is required exactly"),
+        (("H", "d", "h", AssumptionStatus.CHECKED), r"'h' is not a relation"),
+    ],
+)
 def test_bad_assumptions_are_rejected(args, match):
     with pytest.raises(InvalidInput, match=match):
         Assumption(*args)
@@ -214,8 +262,9 @@ def test_symbolic_check_proves_monotone_exact_and_domain():
 
 
 def test_symbolic_check_detects_wrong_direction_and_wrong_exact_value():
-    wrong = check_bound_symbolically(Claim("w", "x", "<=", "1/(1 + e)", errors=("e",),
-                                           exact_value="0"))
+    wrong = check_bound_symbolically(
+        Claim("w", "x", "<=", "1/(1 + e)", errors=("e",), exact_value="0")
+    )
     assert wrong.monotone == {"e": "violated"} and wrong.exact_status == "violated"
     assert not wrong.ok and wrong.decided
 
@@ -226,8 +275,11 @@ def test_symbolic_check_says_undecided_without_reparametrization():
     assert not r.decided
 
 
-@pytest.mark.parametrize("spec", [s for s in (*jswm.THEOREMS, *gd.THEOREMS)
-                                  if s.provenance == "derived"], ids=lambda s: s.id)
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in (*jswm.THEOREMS, *gd.THEOREMS) if s.provenance == "derived"],
+    ids=lambda s: s.id,
+)
 def test_every_shipped_bound_is_proved_symbolically(spec):
     for claim in spec.claims:
         report = check_bound_symbolically(claim)
@@ -243,8 +295,13 @@ def test_symbolic_check_rejects_non_claims():
 def test_registry_holds_the_catalogs_with_the_attributes_consumers_use():
     ids = [t.id for t in all_theorems()]
     assert ids == sorted(ids)
-    assert {"jswm-3.1-nc1", "jswm-3.1-nc2", "jswm-3.1-nc3", "jswm-3.1-depth",
-            "gd-balancedness-step"} <= set(ids)
+    assert {
+        "jswm-3.1-nc1",
+        "jswm-3.1-nc2",
+        "jswm-3.1-nc3",
+        "jswm-3.1-depth",
+        "gd-balancedness-step",
+    } <= set(ids)
     t = get_theorem("jswm-3.1-nc1")
     assert (t.provenance, t.proof, t.family) == ("derived", "docs/theorems.md#nc1", "jswm")
     assert t.source.arxiv == "2410.04887" and t.source.theorem == "Theorem 3.1"
@@ -261,8 +318,11 @@ def test_every_catalog_module_is_a_builtin_catalog():
 
 
 def test_unknown_theorem_suggests_close_ids():
-    with pytest.raises(InvalidInput, match=r"no theorem 'jswm-3.1-nc4' is registered; did you "
-                                           r"mean .*jswm-3.1-nc1"):
+    with pytest.raises(
+        InvalidInput,
+        match=r"no theorem 'jswm-3.1-nc4' is registered; did you "
+        r"mean .*jswm-3.1-nc1",
+    ):
         get_theorem("jswm-3.1-nc4")
 
 
@@ -290,8 +350,14 @@ class _EntryPoint:
 
 
 def test_plugin_catalogs_load_from_entry_points(monkeypatch):
-    plugin = TheoremSpec(id="plugin-thm", title="p", source=SRC, provenance="qualitative",
-                         assumptions=(), claims=(Claim("c", "x", ">=", "0"),))
+    plugin = TheoremSpec(
+        id="plugin-thm",
+        title="p",
+        source=SRC,
+        provenance="qualitative",
+        assumptions=(),
+        claims=(Claim("c", "x", ">=", "0"),),
+    )
     seen = []
 
     def fake_entry_points(group):
@@ -309,18 +375,23 @@ def test_plugin_catalogs_load_from_entry_points(monkeypatch):
 def test_broken_plugin_is_reported_by_name(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setattr(registry, "_LOADED", False)
-    monkeypatch.setattr(registry, "entry_points",
-                        lambda group: [_EntryPoint("broken", ImportError("no module x"))])
-    with pytest.raises(NCVerifyError, match=r"entry point 'broken' \(plugin:broken\) in group "
-                                            r"'ncverify.theorems' failed to load: ImportError"):
+    monkeypatch.setattr(
+        registry, "entry_points", lambda group: [_EntryPoint("broken", ImportError("no module x"))]
+    )
+    with pytest.raises(
+        NCVerifyError,
+        match=r"entry point 'broken' \(plugin:broken\) in group "
+        r"'ncverify.theorems' failed to load: ImportError",
+    ):
         all_theorems()
 
 
 def test_registry_and_specs_import_without_torch_or_sympy():
-    code = ("import sys, ncverify.spec as s; s.all_theorems(); "
-            "print('torch' in sys.modules, 'sympy' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, ncverify.spec as s; s.all_theorems(); "
+        "print('torch' in sys.modules, 'sympy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
 
@@ -344,11 +415,17 @@ def test_check_merges_spec_and_assumption_measurements():
         return {"h": snapshot["h"]}
 
     spec = TheoremSpec(
-        id="m", title="m", source=SRC, provenance="qualitative",
-        assumptions=(Assumption("H", "h below one", "h < 1", measurement=h_measure),
-                     Assumption("H2", "same measurement again", "h < 2",
-                                measurement=h_measure)),
-        claims=(Claim("c", "x", "<=", "2*e"),), measurement=spec_measure)
+        id="m",
+        title="m",
+        source=SRC,
+        provenance="qualitative",
+        assumptions=(
+            Assumption("H", "h below one", "h < 1", measurement=h_measure),
+            Assumption("H2", "same measurement again", "h < 2", measurement=h_measure),
+        ),
+        claims=(Claim("c", "x", "<=", "2*e"),),
+        measurement=spec_measure,
+    )
     e = spec.check({"x": 0.7, "h": 0.2}, seed=4, inputs={"k": 1})
     assert e.verdict is Verdict.CONFIRMED and calls == ["spec", "h"]  # each function once
     assert e.measured == {"x": 0.7, "e": 0.5, "h": 0.2} and e.seed == 4

@@ -22,15 +22,17 @@ from ncverify.strategies import (
 )
 
 FAST = settings(max_examples=25, deadline=None)
-SIZES = dict(num_samples=st.integers(4, 40), input_dim=st.integers(1, 8),
-             num_classes=st.integers(2, 4))
+SIZES = dict(
+    num_samples=st.integers(4, 40), input_dim=st.integers(1, 8), num_classes=st.integers(2, 4)
+)
 
 
 def _held(spec):
     net = spec.build()
     info = check_architecture(net, input_dim=spec.input_dim, num_classes=spec.num_classes)
-    return {k: a.held for k, a in architecture_assumptions(net, spec.num_samples,
-                                                           info=info).items()}
+    return {
+        k: a.held for k, a in architecture_assumptions(net, spec.num_samples, info=info).items()
+    }
 
 
 @given(spec=architectures(**SIZES, max_width=48))
@@ -73,13 +75,19 @@ def _assert_balanced_unit(ds, K, n, d):
     assert ds.X.dtype == torch.float64 and ds.y.dtype == torch.int64
     assert tuple(ds.X.shape) == (K * n, d) and ds.num_classes == K
     assert torch.bincount(ds.y, minlength=K).tolist() == [n] * K
-    torch.testing.assert_close(torch.linalg.vector_norm(ds.X, dim=1),
-                               torch.ones(K * n, dtype=torch.float64))
+    torch.testing.assert_close(
+        torch.linalg.vector_norm(ds.X, dim=1), torch.ones(K * n, dtype=torch.float64)
+    )
     assert f"seed={ds.seed}" in ds.description
 
 
-@given(ds=gaussian_clusters(num_classes=st.integers(2, 5), samples_per_class=st.integers(1, 6),
-                            input_dim=st.integers(1, 10)))
+@given(
+    ds=gaussian_clusters(
+        num_classes=st.integers(2, 5),
+        samples_per_class=st.integers(1, 6),
+        input_dim=st.integers(1, 10),
+    )
+)
 @FAST
 def test_gaussian_clusters_are_balanced_unit_norm_and_rebuildable(ds):
     K, n, d = ds.num_classes, ds.samples_per_class, ds.input_dim
@@ -90,8 +98,9 @@ def test_gaussian_clusters_are_balanced_unit_norm_and_rebuildable(ds):
 
 def test_gaussian_clusters_are_clustered():
     """Small cluster_std: nearest class centroid recovers every label (the data is separable)."""
-    ds = make_gaussian_clusters(seed=1, num_classes=4, samples_per_class=10, input_dim=16,
-                                cluster_std=0.1)
+    ds = make_gaussian_clusters(
+        seed=1, num_classes=4, samples_per_class=10, input_dim=16, cluster_std=0.1
+    )
     means = torch.stack([ds.X[ds.y == k].mean(0) for k in range(4)])
     assert torch.equal(torch.cdist(ds.X, means).argmin(1), ds.y)
 
@@ -123,8 +132,15 @@ def test_digits_subsets_are_balanced_real_digits(ds):
     assert torch.equal(again.X, ds.X) and torch.equal(again.y, ds.y)
 
 
-@given(hp=training_hyperparameters(min_weight_decay=2e-3, max_weight_decay=5e-3,
-                                   max_learning_rate=0.2, min_steps=150, max_steps=900))
+@given(
+    hp=training_hyperparameters(
+        min_weight_decay=2e-3,
+        max_weight_decay=5e-3,
+        max_learning_rate=0.2,
+        min_steps=150,
+        max_steps=900,
+    )
+)
 @FAST
 def test_training_hyperparameters_in_range(hp):
     assert 2e-3 <= hp.weight_decay <= 5e-3
@@ -145,37 +161,64 @@ BAD = [
     (lambda: architectures(**{**A, "input_dim": 2.0}), r"input_dim must be an int or a strategy"),
     (lambda: architectures(**{**A, "num_classes": 1}), r"num_classes=1 must be at least 2"),
     (lambda: architectures(**{**A, "num_classes": 12}), r"num_samples=10 < num_classes=12"),
-    (lambda: architectures(**A, violation="deep"), r"violation must be None or one of "
-                                                   r"narrow_first_layer, non_pyramidal"),
-    (lambda: architectures(**A, max_width=8), r"max_width=8 is too small .* needs "
-                                              r"max_width >= 10 \(n_1 >= N\)"),
-    (lambda: architectures(**A, max_width=2, violation="non_pyramidal"),
-     r"needs max_width >= 10"),
+    (
+        lambda: architectures(**A, violation="deep"),
+        r"violation must be None or one of "
+        r"narrow_first_layer, non_pyramidal",
+    ),
+    (
+        lambda: architectures(**A, max_width=8),
+        r"max_width=8 is too small .* needs "
+        r"max_width >= 10 \(n_1 >= N\)",
+    ),
+    (lambda: architectures(**A, max_width=2, violation="non_pyramidal"), r"needs max_width >= 10"),
     (lambda: architectures(**A, max_width=2.5), r"max_width must be an int >= 2, got 2.5"),
     (lambda: architectures(**A, max_head_layers=1), r"max_head_layers=1 allows only L2 = 1"),
-    (lambda: architectures(**A, max_nonlinear_layers=0),
-     r"max_nonlinear_layers must be an int >= 1, got 0"),
-    (lambda: architectures(**A, max_nonlinear_layers=1, violation="non_pyramidal"),
-     r"non_pyramidal' needs max_nonlinear_layers >= 2"),
-    (lambda: gaussian_clusters(num_classes=1, samples_per_class=2, input_dim=2),
-     r"num_classes=1 must be at least 2"),
-    (lambda: gaussian_clusters(num_classes=2, samples_per_class=0, input_dim=2),
-     r"samples_per_class=0 must be at least 1"),
-    (lambda: gaussian_clusters(num_classes=2, samples_per_class=2, input_dim=2, cluster_std=-1),
-     r"cluster_std must be >= 0, got -1.0"),
-    (lambda: gaussian_clusters(num_classes=2, samples_per_class=2, input_dim=2,
-                               cluster_std=float("nan")), r"cluster_std must be a finite number"),
-    (lambda: gaussian_clusters(num_classes=2, samples_per_class=2, input_dim=2, center=1),
-     r"center must be a bool"),
+    (
+        lambda: architectures(**A, max_nonlinear_layers=0),
+        r"max_nonlinear_layers must be an int >= 1, got 0",
+    ),
+    (
+        lambda: architectures(**A, max_nonlinear_layers=1, violation="non_pyramidal"),
+        r"non_pyramidal' needs max_nonlinear_layers >= 2",
+    ),
+    (
+        lambda: gaussian_clusters(num_classes=1, samples_per_class=2, input_dim=2),
+        r"num_classes=1 must be at least 2",
+    ),
+    (
+        lambda: gaussian_clusters(num_classes=2, samples_per_class=0, input_dim=2),
+        r"samples_per_class=0 must be at least 1",
+    ),
+    (
+        lambda: gaussian_clusters(num_classes=2, samples_per_class=2, input_dim=2, cluster_std=-1),
+        r"cluster_std must be >= 0, got -1.0",
+    ),
+    (
+        lambda: gaussian_clusters(
+            num_classes=2, samples_per_class=2, input_dim=2, cluster_std=float("nan")
+        ),
+        r"cluster_std must be a finite number",
+    ),
+    (
+        lambda: gaussian_clusters(num_classes=2, samples_per_class=2, input_dim=2, center=1),
+        r"center must be a bool",
+    ),
     (lambda: digits_subsets(num_classes=11, samples_per_class=2), r"only 10 classes"),
     (lambda: digits_subsets(num_classes=3, samples_per_class=175), r"exceeds 174"),
-    (lambda: training_hyperparameters(max_learning_rate=0.5),
-     r"max_learning_rate <= 0.3, got \[0.05, 0.5\]; .*stable regime"),
+    (
+        lambda: training_hyperparameters(max_learning_rate=0.5),
+        r"max_learning_rate <= 0.3, got \[0.05, 0.5\]; .*stable regime",
+    ),
     (lambda: training_hyperparameters(min_learning_rate=0.0), r"need 0 < min_learning_rate"),
-    (lambda: training_hyperparameters(min_weight_decay=0.02),
-     r"min_weight_decay <= max_weight_decay .* got \[0.02, 0.01\]"),
-    (lambda: training_hyperparameters(max_weight_decay="x"),
-     r"max_weight_decay must be a finite number"),
+    (
+        lambda: training_hyperparameters(min_weight_decay=0.02),
+        r"min_weight_decay <= max_weight_decay .* got \[0.02, 0.01\]",
+    ),
+    (
+        lambda: training_hyperparameters(max_weight_decay="x"),
+        r"max_weight_decay must be a finite number",
+    ),
     (lambda: training_hyperparameters(min_steps=10, max_steps=5), r"min_steps=10 > max_steps=5"),
     (lambda: training_hyperparameters(min_steps=0), r"min_steps must be an int >= 1"),
 ]
@@ -190,12 +233,18 @@ def test_bad_strategy_arguments(make, match):
 @pytest.mark.parametrize(
     ("strategy", "match"),
     [
-        (architectures(num_samples=st.just(1), input_dim=2, num_classes=2),
-         r"num_samples strategy drew 1; it must draw ints >= 2"),
-        (architectures(num_samples=st.just(30), input_dim=2, num_classes=2, max_width=20),
-         r"max_width=20 is too small"),
-        (digits_subsets(num_classes=st.just(12), samples_per_class=2),
-         r"drew num_classes=12, samples_per_class=2"),
+        (
+            architectures(num_samples=st.just(1), input_dim=2, num_classes=2),
+            r"num_samples strategy drew 1; it must draw ints >= 2",
+        ),
+        (
+            architectures(num_samples=st.just(30), input_dim=2, num_classes=2, max_width=20),
+            r"max_width=20 is too small",
+        ),
+        (
+            digits_subsets(num_classes=st.just(12), samples_per_class=2),
+            r"drew num_classes=12, samples_per_class=2",
+        ),
     ],
 )
 def test_bad_values_drawn_from_size_strategies(strategy, match):

@@ -19,24 +19,34 @@ from ncverify.catalog.jswm import (
 from ncverify.pytest_plugin import hypothesis_settings
 
 
-@pytest.mark.parametrize(("factory", "kwargs", "match"), [
-    (head_instances, dict(min_classes=1), r"min_classes=1 must be an integer >= 2"),
-    (head_instances, dict(min_classes=4, max_classes=3), r"min_classes=4 exceeds max_classes=3"),
-    (head_instances, dict(max_per_class=0), r"max_per_class=0 must be an integer >= 1"),
-    (head_instances, dict(max_condition=1.0), r"max_condition=1.0 must be a finite number > 1"),
-    (head_instances, dict(min_eps1_frac=0.5, max_eps1_frac=0.1),
-     r"min_eps1_frac=0.5 exceeds max_eps1_frac=0.1"),
-    (head_instances, dict(max_extra_width=-1), r"max_extra_width=-1 must be an integer >= 0"),
-    (balanced_heads, dict(imbalanced=True, mixed=True), r"at most one of imbalanced=True"),
-    (balanced_heads, dict(min_depth=0), r"min_depth=0 must be an integer >= 1"),
-    (balanced_pairs, dict(max_condition=float("nan")), r"max_condition=nan must be a finite"),
-    (factorizations, dict(max_depth=True), r"max_depth=True must be an integer"),
-    (gd_steps, dict(momentum=1.0), r"momentum=1.0 must be a number in \[0, 1\)"),
-    (gd_steps, dict(nonlinear_between=1), r"nonlinear_between=1 must be a bool"),
-    (gd_steps, dict(max_width=1), r"max_width=1 must be an integer >= 2"),
-    (ufm_points, dict(critical="yes"), r"critical='yes' must be a bool"),
-    (ufm_points, dict(max_classes=1), r"max_classes=1 is too small"),
-])
+@pytest.mark.parametrize(
+    ("factory", "kwargs", "match"),
+    [
+        (head_instances, dict(min_classes=1), r"min_classes=1 must be an integer >= 2"),
+        (
+            head_instances,
+            dict(min_classes=4, max_classes=3),
+            r"min_classes=4 exceeds max_classes=3",
+        ),
+        (head_instances, dict(max_per_class=0), r"max_per_class=0 must be an integer >= 1"),
+        (head_instances, dict(max_condition=1.0), r"max_condition=1.0 must be a finite number > 1"),
+        (
+            head_instances,
+            dict(min_eps1_frac=0.5, max_eps1_frac=0.1),
+            r"min_eps1_frac=0.5 exceeds max_eps1_frac=0.1",
+        ),
+        (head_instances, dict(max_extra_width=-1), r"max_extra_width=-1 must be an integer >= 0"),
+        (balanced_heads, dict(imbalanced=True, mixed=True), r"at most one of imbalanced=True"),
+        (balanced_heads, dict(min_depth=0), r"min_depth=0 must be an integer >= 1"),
+        (balanced_pairs, dict(max_condition=float("nan")), r"max_condition=nan must be a finite"),
+        (factorizations, dict(max_depth=True), r"max_depth=True must be an integer"),
+        (gd_steps, dict(momentum=1.0), r"momentum=1.0 must be a number in \[0, 1\)"),
+        (gd_steps, dict(nonlinear_between=1), r"nonlinear_between=1 must be a bool"),
+        (gd_steps, dict(max_width=1), r"max_width=1 must be an integer >= 2"),
+        (ufm_points, dict(critical="yes"), r"critical='yes' must be a bool"),
+        (ufm_points, dict(max_classes=1), r"max_classes=1 is too small"),
+    ],
+)
 def test_bad_strategy_arguments(factory, kwargs, match):
     with pytest.raises(InvalidArgument, match=match):
         factory(**kwargs)
@@ -67,8 +77,10 @@ def test_last_pairs_rebuild_from_their_inputs(inst):
 def test_balanced_heads_are_balanced_and_rebuild(head):
     for lo, up in zip(head.weights, head.weights[1:], strict=False):
         D = up.T @ up - lo @ lo.T
-        assert float(torch.linalg.matrix_norm(D, 2)) <= 1e-13 * float(
-            torch.linalg.matrix_norm(up, 2)) ** 2
+        assert (
+            float(torch.linalg.matrix_norm(D, 2))
+            <= 1e-13 * float(torch.linalg.matrix_norm(up, 2)) ** 2
+        )
     again = build_head(**head.inputs)
     assert all(_same(a, b) for a, b in zip(head.weights, again.weights, strict=True))
 
@@ -82,9 +94,20 @@ def test_balanced_pair_construction_is_the_svd_form():
 
 
 def test_gd_step_and_ufm_point_rebuild():
-    step = build_gd_step(seed=1, samples=5, batch=3, in_dim=3, widths=[3, 4, 2], classes=3,
-                         loss="ce", lr=0.1, weight_decay=0.01, prefix=True, suffix=True,
-                         activation="relu")
+    step = build_gd_step(
+        seed=1,
+        samples=5,
+        batch=3,
+        in_dim=3,
+        widths=[3, 4, 2],
+        classes=3,
+        loss="ce",
+        lr=0.1,
+        weight_decay=0.01,
+        prefix=True,
+        suffix=True,
+        activation="relu",
+    )
     again = build_gd_step(**step.inputs)
     assert _same(step.W_lower_next, again.W_lower_next) and _same(step.G_upper, again.G_upper)
     point = build_ufm_point(seed=2, classes=3, per_class=2, width=4, lam=0.1, critical=True)

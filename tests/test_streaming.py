@@ -14,11 +14,30 @@ from ncverify.metrics import StreamingCollapse, collapse_metrics
 from ncverify.strategies import labelled_features
 
 F64 = torch.float64
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-FIELDS = ("trace_sigma_w", "trace_sigma_b", "nc1_trace_ratio", "nc1_papyan", "cdnv",
-          "nc2_kappa", "nc2_etf_distance", "nc3_cosine", "nc3_self_duality",
-          "nc4_ncc_agreement", "papyan_rank", "num_samples", "num_classes", "dim", "dtype")
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FIELDS = (
+    "trace_sigma_w",
+    "trace_sigma_b",
+    "nc1_trace_ratio",
+    "nc1_papyan",
+    "cdnv",
+    "nc2_kappa",
+    "nc2_etf_distance",
+    "nc3_cosine",
+    "nc3_self_duality",
+    "nc4_ncc_agreement",
+    "papyan_rank",
+    "num_samples",
+    "num_classes",
+    "dim",
+    "dtype",
+)
 PASS2_ONLY = ("nc1_papyan", "papyan_rank", "nc4_ncc_agreement")
 
 
@@ -37,8 +56,14 @@ def _agree(a, b, rel=1e-10):
 
 @SETTINGS
 @given(
-    data=labelled_features(num_classes=st.integers(2, 6), samples_per_class=st.integers(1, 8),
-                           dim=st.integers(1, 9), noise=0.5, balanced=False, offset=4.0),
+    data=labelled_features(
+        num_classes=st.integers(2, 6),
+        samples_per_class=st.integers(1, 8),
+        dim=st.integers(1, 9),
+        noise=0.5,
+        balanced=False,
+        offset=4.0,
+    ),
     cuts1=st.lists(st.integers(0, 60), max_size=8),
     cuts2=st.lists(st.integers(0, 60), max_size=8),
     order_seed=st.integers(0, 2**31),
@@ -67,8 +92,11 @@ def test_streaming_equals_in_memory_for_any_chunking(data, cuts1, cuts2, order_s
         acc.update(Z[perm[s]], y[perm[s]])
     got = acc.result()
     for f in FIELDS:
-        assert _agree(getattr(got, f), getattr(expected, f)), (f, getattr(got, f),
-                                                               getattr(expected, f))
+        assert _agree(getattr(got, f), getattr(expected, f)), (
+            f,
+            getattr(got, f),
+            getattr(expected, f),
+        )
 
 
 def test_stable_merging_with_large_offset():
@@ -77,12 +105,15 @@ def test_stable_merging_with_large_offset():
     g = torch.Generator().manual_seed(0)
     k, p, n = 3, 4, 200
     y = torch.arange(k).repeat_interleave(n)
-    Z = 1e6 + torch.randn(k, p, generator=g, dtype=F64)[y] + 1e-2 * torch.randn(
-        k * n, p, generator=g, dtype=F64)
+    Z = (
+        1e6
+        + torch.randn(k, p, generator=g, dtype=F64)[y]
+        + 1e-2 * torch.randn(k * n, p, generator=g, dtype=F64)
+    )
     expected = collapse_metrics(Z, y)
     acc = StreamingCollapse(k, p)
     for s in range(0, k * n, 7):
-        acc.update(Z[s:s + 7], y[s:s + 7])
+        acc.update(Z[s : s + 7], y[s : s + 7])
     got = acc.result()
     assert got.trace_sigma_w == pytest.approx(expected.trace_sigma_w, rel=1e-8)
     assert got.cdnv == pytest.approx(expected.cdnv, rel=1e-8)
@@ -95,7 +126,7 @@ def test_float32_chunks_accumulate_in_float64():
     g = torch.Generator().manual_seed(1)
     k, p = 4, 5
     y = torch.arange(80) % k
-    Z = (torch.randn(k, p, generator=g)[y] + 0.3 * torch.randn(80, p, generator=g))
+    Z = torch.randn(k, p, generator=g)[y] + 0.3 * torch.randn(80, p, generator=g)
     acc = StreamingCollapse(k, p)  # dtype=float64 by default
     acc.update(Z[:33], y[:33]).update(Z[33:], y[33:]).second_pass()
     acc.update(Z, y)

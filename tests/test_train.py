@@ -54,11 +54,13 @@ def test_loss_matches_the_spec_formula_at_recorded_steps():
     Y = torch.nn.functional.one_hot(y, 3).double()
     with torch.no_grad():
         expected = (0.5 / X.shape[0]) * float(((net(X) - Y) ** 2).sum()) + 0.5 * 3e-2 * sum(
-            float((p * p).sum()) for p in net.parameters())
+            float((p * p).sum()) for p in net.parameters()
+        )
     assert run.trajectory.loss[-1] == pytest.approx(expected, rel=1e-12)
     assert run.final["loss"] == pytest.approx(expected, rel=1e-12)
-    assert run.final["eps1"] == pytest.approx(float(torch.linalg.norm(net(X).detach() - Y)),
-                                              rel=1e-10)
+    assert run.final["eps1"] == pytest.approx(
+        float(torch.linalg.norm(net(X).detach() - Y)), rel=1e-10
+    )
 
 
 def test_one_explicit_step_equals_the_gd_update():
@@ -70,8 +72,9 @@ def test_one_explicit_step_equals_the_gd_update():
     data = 0.5 / X.shape[0] * ((ref(X) - Y) ** 2).sum()
     grads = torch.autograd.grad(data, params)
     for p, g, q in zip(params, grads, net.parameters(), strict=True):
-        torch.testing.assert_close(q.detach(), (1 - 0.3 * 0.05) * p.detach() - 0.3 * g,
-                                   rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(
+            q.detach(), (1 - 0.3 * 0.05) * p.detach() - 0.3 * g, rtol=1e-14, atol=1e-15
+        )
 
 
 def test_huge_step_diverges_with_its_step_and_never_raises():
@@ -110,13 +113,13 @@ def test_seeds_reproduce_runs_bit_for_bit_on_cpu():
     assert a.config.seed == 3 and a.summary()["config"]["seed"] == 3
 
 
-@pytest.mark.parametrize("dtype, torch_dtype", [("float64", torch.float64),
-                                                ("float32", torch.float32)])
+@pytest.mark.parametrize(
+    "dtype, torch_dtype", [("float64", torch.float64), ("float32", torch.float32)]
+)
 def test_dtype_and_device_are_respected(dtype, torch_dtype):
     X, y = _data()
     run = train(_net(), X, y, lr=0.2, weight_decay=1e-2, steps=30, dtype=dtype, device="cpu")
-    assert all(p.dtype == torch_dtype and p.device.type == "cpu"
-               for p in run.network.parameters())
+    assert all(p.dtype == torch_dtype and p.device.type == "cpu" for p in run.network.parameters())
     assert run.X.dtype == torch_dtype and run.y.dtype == torch.int64
     # rounding of the recursion follows the dtype
     eps = torch.finfo(torch_dtype).eps
@@ -149,28 +152,36 @@ def test_single_layer_head_has_no_pairs():
     assert math.isnan(run.max_recursion_residual)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(lr=0.0, weight_decay=1e-3, steps=10), "lr must be > 0"),
-    (dict(lr=math.nan, weight_decay=1e-3, steps=10), "lr must be a finite"),
-    (dict(lr=0.1, weight_decay=-1.0, steps=10), "weight_decay must be >= 0"),
-    (dict(lr=0.1, weight_decay=1e-3, steps=-1), "steps must be an integer >= 0"),
-    (dict(lr=0.1, weight_decay=1e-3, steps=10, dtype="float16"), "dtype='float16'"),
-    (dict(lr=0.1, weight_decay=1e-3, steps=10, momentum=1.0), r"momentum must be in \[0, 1\)"),
-    (dict(lr=0.1, weight_decay=1e-3, steps=10, divergence_factor=1.0),
-     "divergence_factor must be > 1"),
-    (dict(lr=0.1, weight_decay=1e-3, steps=10, record_every=0), "record_every must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lr=0.0, weight_decay=1e-3, steps=10), "lr must be > 0"),
+        (dict(lr=math.nan, weight_decay=1e-3, steps=10), "lr must be a finite"),
+        (dict(lr=0.1, weight_decay=-1.0, steps=10), "weight_decay must be >= 0"),
+        (dict(lr=0.1, weight_decay=1e-3, steps=-1), "steps must be an integer >= 0"),
+        (dict(lr=0.1, weight_decay=1e-3, steps=10, dtype="float16"), "dtype='float16'"),
+        (dict(lr=0.1, weight_decay=1e-3, steps=10, momentum=1.0), r"momentum must be in \[0, 1\)"),
+        (
+            dict(lr=0.1, weight_decay=1e-3, steps=10, divergence_factor=1.0),
+            "divergence_factor must be > 1",
+        ),
+        (dict(lr=0.1, weight_decay=1e-3, steps=10, record_every=0), "record_every must be"),
+    ],
+)
 def test_bad_config_is_rejected(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         TrainingConfig(**kwargs)
 
 
-@pytest.mark.parametrize("which, match", [
-    ("y_float", "integer labels"),
-    ("y_range", r"labels must lie in 0\.\.2"),
-    ("y_len", "one label per row"),
-    ("X_nan", "non-finite"),
-])
+@pytest.mark.parametrize(
+    "which, match",
+    [
+        ("y_float", "integer labels"),
+        ("y_range", r"labels must lie in 0\.\.2"),
+        ("y_len", "one label per row"),
+        ("X_nan", "non-finite"),
+    ],
+)
 def test_bad_data_is_rejected(which, match):
     X, y = _data()
     if which == "y_float":
@@ -194,7 +205,12 @@ def test_diverged_run_makes_the_theorem_evaluation_inconclusive():
     net = _net()
     run = train(net, X, y, lr=1e3, weight_decay=1e-3, steps=200)
     assert run.diverged
-    ev = TRAINING_NC1.check(TrainedNetwork(run), seed=0, inputs={}, unmeasured="undecided",
-                            inconclusive_reason=f"diverged at step {run.diverged_step}")
+    ev = TRAINING_NC1.check(
+        TrainedNetwork(run),
+        seed=0,
+        inputs={},
+        unmeasured="undecided",
+        inconclusive_reason=f"diverged at step {run.diverged_step}",
+    )
     assert ev.verdict.value == "inconclusive"
     assert ev.reason == f"diverged at step {run.diverged_step}"

@@ -29,7 +29,7 @@ FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 def _factorised_objective(W, H, Y, lw, lh, b=None):
     Z = W @ H + (0 if b is None else b[:, None])
     N = Y.shape[1]
-    return (((Z - Y) ** 2).sum() / (2 * N) + lw / 2 * (W**2).sum() + lh / 2 * (H**2).sum())
+    return ((Z - Y) ** 2).sum() / (2 * N) + lw / 2 * (W**2).sum() + lh / 2 * (H**2).sum()
 
 
 @FAST
@@ -45,8 +45,9 @@ def test_two_factor_value_is_attained_by_the_stated_factors(inst):
     assert np.allclose(W @ H, opt.s * Y, rtol=1e-12, atol=1e-12)
     assert math.isclose(_factorised_objective(W, H, Y, lw, lh), opt.value, rel_tol=1e-11)
     if collapsed:  # ‖w_k‖² = √(nλ_H/λ_W) − Knλ_H and balancedness λ_W WᵀW = λ_H HHᵀ
-        assert math.isclose(opt.w_norm_sq, math.sqrt(n * lh / lw) - K * n * lh,
-                            rel_tol=1e-9, abs_tol=1e-12)
+        assert math.isclose(
+            opt.w_norm_sq, math.sqrt(n * lh / lw) - K * n * lh, rel_tol=1e-9, abs_tol=1e-12
+        )
         assert np.allclose(lw * W.T @ W, lh * H @ H.T, rtol=1e-10, atol=1e-14)
         assert opt.value < 0.5
     else:
@@ -114,8 +115,13 @@ def test_deep_m2_reproduces_the_two_factor_closed_form(inst):
 
 
 @settings(max_examples=40, deadline=None, derandomize=True, database=None)
-@given(m=st.integers(3, 7), K=st.integers(2, 100), n=st.integers(1, 50),
-       ratio=st.floats(0.05, 3.0), spread=st.lists(st.floats(0.2, 5.0), min_size=7, max_size=7))
+@given(
+    m=st.integers(3, 7),
+    K=st.integers(2, 100),
+    n=st.integers(1, 50),
+    ratio=st.floats(0.05, 3.0),
+    spread=st.lists(st.floats(0.2, 5.0), min_size=7, max_size=7),
+)
 def test_deep_optimum_is_the_global_minimum_on_a_grid(m, K, n, ratio, spread):
     """Independent of root finding: G(x) = (1−x)²/2 + (m/2)β x^{2/m} on a fine grid."""
     base = deep_linear_optimum(K, n, [1.0] * m).beta  # β scales with (∏λ)^{1/m}
@@ -163,9 +169,11 @@ def test_deep_threshold_jumps_for_m3():
     assert lo.collapsed and lo.x > 0.5 and not hi.collapsed and hi.x == 0.0
 
 
-@pytest.mark.parametrize("check", [verify_two_factor_closed_form, verify_bias_closed_form,
-                                   verify_ce_closed_form],
-                         ids=["two_factor", "bias", "ce"])
+@pytest.mark.parametrize(
+    "check",
+    [verify_two_factor_closed_form, verify_bias_closed_form, verify_ce_closed_form],
+    ids=["two_factor", "bias", "ce"],
+)
 def test_symbolic_closed_forms(check):
     result = check()
     assert result.ok, result.failures()

@@ -131,9 +131,11 @@ def test_solver_statuses_map_to_typed_errors(monkeypatch):
         raise cp.error.SolverError("Solver 'SCS' failed. Try another solver")
 
     monkeypatch.setattr(crashing, "solve", crash)
-    with pytest.raises(SolverFailed, match=r"SCS failed \(Solver 'SCS' failed.*\); try more "
-                                           r"iterations .*or the other solver \(CLARABEL\)"
-                       ) as err:
+    with pytest.raises(
+        SolverFailed,
+        match=r"SCS failed \(Solver 'SCS' failed.*\); try more "
+        r"iterations .*or the other solver \(CLARABEL\)",
+    ) as err:
         solve_checked(crashing, "SCS")
     assert err.value.status == "solver_error" and err.value.solver == "SCS"
 
@@ -154,8 +156,11 @@ def test_oversized_requests_are_refused_before_allocation(monkeypatch):
     monkeypatch.setattr(cp, "Variable", boom)
     with pytest.raises(ProblemTooLarge, match=r"K=10, N=5000 \(K·N=50000\) exceeds the cap"):
         certify_ufm("mse", 10, 500, 1e-3, 1e-3, reduced=False)
-    with pytest.raises(ProblemTooLarge, match=r"CLARABEL certificate .* K=100.*needs about "
-                                              r"3\.0\d GiB"):
+    with pytest.raises(
+        ProblemTooLarge,
+        match=r"CLARABEL certificate .* K=100.*needs about "
+        r"3\.0\d GiB",
+    ):
         certify_ufm("ce", 100, 100, 1e-3, 1e-3, solver="CLARABEL")
     with pytest.raises(ProblemTooLarge, match=r"SCS certificate .*max_bytes=0\.00 GiB"):
         certify_ufm("mse", 50, 10, 1e-3, 1e-3, max_bytes=1000)

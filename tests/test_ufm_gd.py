@@ -72,8 +72,9 @@ def test_three_routes_agree(loss):
     K, n, lam = 4, 3, 0.02
     opt = CLOSED[loss](K, n, lam, 2 * lam)
     cert = certify_ufm(loss, K, n, lam, 2 * lam)
-    fit = fit_ufm("ce" if loss == "ce" else "mse", K, n, lam, 2 * lam,
-                  bias=loss == "mse_bias", seed=7)
+    fit = fit_ufm(
+        "ce" if loss == "ce" else "mse", K, n, lam, 2 * lam, bias=loss == "mse_bias", seed=7
+    )
     assert cert.dual_bound - 1e-9 <= opt.value <= cert.value + 1e-9
     assert math.isclose(fit.objective, opt.value, rel_tol=1e-6)
     # the trained logits match the certificate's class-level Z̄ (up to column shifts for CE)
@@ -125,7 +126,9 @@ def test_deep_linear_ufm_reaches_the_exact_root(m, ratio):
         local = (1 - x) * (1 + (m - 1) * x) / 2
         predicted = [(j * local + (K - j) * 0.5) / K for j in range(K + 1)]
         assert min(abs(fit.objective - v) for v in predicted) <= 1e-6 * fit.objective, (
-            fit.objective, predicted)
+            fit.objective,
+            predicted,
+        )
         assert fit.objective >= opt.value * (1 - 1e-12)
 
 
@@ -140,8 +143,11 @@ def test_same_seed_same_run_and_device_respected():
 
 
 def test_divergence_is_detected_with_its_step():
-    with pytest.raises(TrainingDiverged, match=r"UFM gd diverged at step \d+: objective .*"
-                                               r"reduce step_size \(used 1000.0\)") as info:
+    with pytest.raises(
+        TrainingDiverged,
+        match=r"UFM gd diverged at step \d+: objective .*"
+        r"reduce step_size \(used 1000.0\)",
+    ) as info:
         fit_ufm("mse", 3, 2, 0.05, 0.05, method="gd", step_size=1e3, max_steps=100)
     assert info.value.step is not None and 1 <= info.value.step <= 100
 
@@ -156,8 +162,11 @@ def test_divergence_is_detected_with_its_step():
         (dict(max_steps=0), r"max_steps=0 must be a positive integer"),
         (dict(step_size=-1.0), r"step_size=-1.0 must be finite and positive"),
         (dict(hidden_lambdas=[0.0]), r"hidden_lambdas\[0\]=0.0 must be a finite positive"),
-        (dict(K=1000, n=100_000), r"K=1000, n=100000, width=1000, m=2 needs about 4470\.\d\d "
-                                  r"GiB \(> max_bytes=2\.00 GiB\)"),
+        (
+            dict(K=1000, n=100_000),
+            r"K=1000, n=100000, width=1000, m=2 needs about 4470\.\d\d "
+            r"GiB \(> max_bytes=2\.00 GiB\)",
+        ),
     ],
 )
 def test_bad_training_requests(kwargs, match):

@@ -103,9 +103,13 @@ def test_near_stationary_claim_can_fail():
     refuted: the claim is not vacuous at critical points."""
     p = build_ufm_point(seed=3, classes=3, per_class=2, width=4, lam=0.1, critical=True)
     assert float(torch.linalg.norm(p.grad_upper)) < 1e-12
-    moved = gd.StationaryPoint(W_lower=1.1 * p.W_lower, W_upper=p.W_upper,
-                               grad_lower=p.grad_lower, grad_upper=p.grad_upper,
-                               weight_decay=p.weight_decay)
+    moved = gd.StationaryPoint(
+        W_lower=1.1 * p.W_lower,
+        W_upper=p.W_upper,
+        grad_lower=p.grad_lower,
+        grad_upper=p.grad_upper,
+        weight_decay=p.weight_decay,
+    )
     evaluation = gd.NEAR_STATIONARY.check(moved, seed=3, inputs={"negative_control": True})
     assert evaluation.verdict is Verdict.COUNTEREXAMPLE
     assert evaluation.measured["D_op"] > 0.05 * evaluation.measured["W_sq"]
@@ -130,8 +134,7 @@ def test_every_factorisation_costs_at_least_the_balanced_one(head, ncverify_reco
 @pytest.mark.ncverify_theorem("head-representation-cost")
 @hypothesis_settings("deterministic", max_examples=100)
 @given(head=balanced_heads(min_classes=1, mixed=True))
-def test_unbalanced_factorisations_of_the_same_product_cost_strictly_more(head,
-                                                                         ncverify_record):
+def test_unbalanced_factorisations_of_the_same_product_cost_strictly_more(head, ncverify_record):
     """Mixing M_l W_l M_{l-1}^{-1} keeps A and breaks balance: the cost goes up."""
     balanced = build_head(**{**head.inputs, "mixing": 0.0})
     A0, A1 = balanced.weights[0], head.weights[0]

@@ -34,8 +34,9 @@ def _single_thread():
 
 
 _BIG = current_profile().name != "ci"
-SIZES = dict(max_classes=10 if _BIG else 6, max_per_class=8 if _BIG else 5,
-             max_extra_width=8 if _BIG else 4)
+SIZES = dict(
+    max_classes=10 if _BIG else 6, max_per_class=8 if _BIG else 5, max_extra_width=8 if _BIG else 4
+)
 
 
 def _check(spec, inst, record):
@@ -82,15 +83,22 @@ def test_depth_identity_needs_exact_balance(head, ncverify_record):
     assert evaluation.verdict is Verdict.OUTSIDE, evaluation.reason
 
 
-@pytest.mark.parametrize("spec", [
-    pytest.param(s, marks=pytest.mark.ncverify_theorem(s.id), id=s.id)
-    for s in (jswm.NC1, jswm.NC2, jswm.NC3)])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        pytest.param(s, marks=pytest.mark.ncverify_theorem(s.id), id=s.id)
+        for s in (jswm.NC1, jswm.NC2, jswm.NC3)
+    ],
+)
 def test_large_instances(spec, ncverify_record):
     """Many classes and samples (K up to 16, n up to 10), fewer examples."""
 
     @hypothesis_settings("deterministic", max_examples=25)
-    @given(inst=head_instances(min_classes=12, max_classes=16, min_per_class=6,
-                               max_per_class=10, max_extra_width=6))
+    @given(
+        inst=head_instances(
+            min_classes=12, max_classes=16, min_per_class=6, max_per_class=10, max_extra_width=6
+        )
+    )
     def check(inst):
         _check(spec, inst, ncverify_record)
 
@@ -99,13 +107,25 @@ def test_large_instances(spec, ncverify_record):
 
 def test_measurements_agree_with_metrics():
     """The per-sample NC3 cosines average to ncverify.metrics.nc3_cosine; ε1, ε2 match."""
-    pair = build_last_pair(seed=7, classes=3, per_class=4, width=5, in_width=6,
-                           log10_kappa=1.0, log10_scale=0.3, eps1_frac=0.3, residual="generic",
-                           imbalance=0.05, perturbation="null", null_amp=10.0)
+    pair = build_last_pair(
+        seed=7,
+        classes=3,
+        per_class=4,
+        width=5,
+        in_width=6,
+        log10_kappa=1.0,
+        log10_scale=0.3,
+        eps1_frac=0.3,
+        residual="generic",
+        imbalance=0.05,
+        perturbation="null",
+        null_amp=10.0,
+    )
     m = jswm.measure_last_pair(pair)
     Z1 = pair.Z @ pair.W_lower.T
-    assert np.mean(m["cos_zw"]) == pytest.approx(metrics.nc3_cosine(Z1, pair.y, pair.W_upper),
-                                                 rel=1e-12)
+    assert np.mean(m["cos_zw"]) == pytest.approx(
+        metrics.nc3_cosine(Z1, pair.y, pair.W_upper), rel=1e-12
+    )
     ZL = Z1 @ pair.W_upper.T
     Y = torch.nn.functional.one_hot(pair.y, 3).to(ZL.dtype)
     assert m["eps1"] == pytest.approx(float(torch.linalg.norm(ZL - Y)), rel=1e-12)
@@ -113,8 +133,7 @@ def test_measurements_agree_with_metrics():
     assert m["eps2"] == pytest.approx(float(torch.linalg.matrix_norm(D, 2)), rel=1e-12)
     # Theorem 3.1's null-space step: ‖(I-P)W_{L-1}‖_op² <= ε2
     P = torch.linalg.pinv(pair.W_upper) @ pair.W_upper
-    null_part = torch.linalg.matrix_norm((torch.eye(5, dtype=torch.float64) - P)
-                                         @ pair.W_lower, 2)
+    null_part = torch.linalg.matrix_norm((torch.eye(5, dtype=torch.float64) - P) @ pair.W_lower, 2)
     assert float(null_part) ** 2 <= m["eps2"] * (1 + 1e-12)
 
 
@@ -156,11 +175,19 @@ def test_generators_are_adversarial_and_mostly_inside():
 FALSE_NC1 = TheoremSpec(
     id="jswm-3.1-nc1-false-variant",
     title="NEGATIVE CONTROL: the NC1 bound of JSWM Theorem 3.1 without its √ε2 term",
-    source=jswm.SOURCE, provenance="qualitative", family="negative-control",
+    source=jswm.SOURCE,
+    provenance="qualitative",
+    family="negative-control",
     assumptions=jswm.NC1.assumptions,
-    claims=(Claim("nc1-without-sqrt-eps2", "nc1_prev", "<=",
-                  "s1_WL**2*(eps1/sK_WL)**2/(sqrt(N*(K - 1)/K) - eps1)**2",
-                  domain=("eps1 < sqrt(N*(K - 1)/K)", "sK_WL > 0")),),
+    claims=(
+        Claim(
+            "nc1-without-sqrt-eps2",
+            "nc1_prev",
+            "<=",
+            "s1_WL**2*(eps1/sK_WL)**2/(sqrt(N*(K - 1)/K) - eps1)**2",
+            domain=("eps1 < sqrt(N*(K - 1)/K)", "sK_WL > 0"),
+        ),
+    ),
     measurement=jswm.measure_last_pair,
 )
 
@@ -174,8 +201,11 @@ def test_false_variant_is_refuted_and_shrunk(record_property):
         ev = FALSE_NC1.check(inst, seed=inst.seed, inputs=inst.inputs)
         return ev.verdict is Verdict.COUNTEREXAMPLE
 
-    inst = find(head_instances(**SIZES), refutes,
-                settings=hypothesis_settings("deterministic", max_examples=1000))
+    inst = find(
+        head_instances(**SIZES),
+        refutes,
+        settings=hypothesis_settings("deterministic", max_examples=1000),
+    )
     ev = FALSE_NC1.check(inst, seed=inst.seed, inputs={**inst.inputs, "negative_control": True})
     assert ev.verdict is Verdict.COUNTEREXAMPLE
     (claim,) = ev.claims

@@ -45,6 +45,7 @@ class CommandError(NCVerifyError):
 
 # -- list -----------------------------------------------------------------------
 
+
 def _text(x: Any) -> str:
     x = getattr(x, "value", x)
     return "" if x is None else str(x)
@@ -52,16 +53,27 @@ def _text(x: Any) -> str:
 
 def _theorem_info(t: Any) -> dict[str, Any]:
     return {
-        "id": _text(t.id), "title": _text(getattr(t, "title", "")),
+        "id": _text(t.id),
+        "title": _text(getattr(t, "title", "")),
         "family": _text(getattr(t, "family", "")),
         "provenance": _text(getattr(t, "provenance", "")),
         "source": _text(getattr(t, "source", "")),
-        "assumptions": [{"name": _text(a.name), "status": _text(getattr(a, "status", "")),
-                         "description": _text(getattr(a, "description", ""))}
-                        for a in getattr(t, "assumptions", ())],
-        "claims": [{"name": _text(c.name), "relation": _text(getattr(c, "relation", "")),
-                    "expression": _text(getattr(c, "expression", ""))}
-                   for c in getattr(t, "claims", ())],
+        "assumptions": [
+            {
+                "name": _text(a.name),
+                "status": _text(getattr(a, "status", "")),
+                "description": _text(getattr(a, "description", "")),
+            }
+            for a in getattr(t, "assumptions", ())
+        ],
+        "claims": [
+            {
+                "name": _text(c.name),
+                "relation": _text(getattr(c, "relation", "")),
+                "expression": _text(getattr(c, "expression", "")),
+            }
+            for c in getattr(t, "claims", ())
+        ],
     }
 
 
@@ -92,15 +104,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def add_list(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("list", help="list the registered theorems and their assumptions",
-                       description="List theorems: id, provenance, title, source, every "
-                       "assumption with its status (checked / proxied / not checkable) and "
-                       "every claim.")
+    p = sub.add_parser(
+        "list",
+        help="list the registered theorems and their assumptions",
+        description="List theorems: id, provenance, title, source, every "
+        "assumption with its status (checked / proxied / not checkable) and "
+        "every claim.",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=_cmd_list)
 
 
 # -- running the suite ------------------------------------------------------------
+
 
 class _Progress:
     """A text progress bar on a TTY; otherwise one plain line per 10 % of the tests."""
@@ -156,10 +172,19 @@ def _tail(path: Path, n: int = 30) -> str:
     return "\n".join(lines[-n:])
 
 
-def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | None = None,
-              workers: str | None = None, markexpr: str | None = None,
-              arch: str | None = None, extra: Sequence[str] = (),
-              stream: TextIO | None = None, command: Sequence[str] | None = None) -> int:
+def run_suite(
+    *,
+    suite: str,
+    out: str,
+    profile: str | None = None,
+    seed: int | None = None,
+    workers: str | None = None,
+    markexpr: str | None = None,
+    arch: str | None = None,
+    extra: Sequence[str] = (),
+    stream: TextIO | None = None,
+    command: Sequence[str] | None = None,
+) -> int:
     """Run ``python -m pytest suite`` with the report plugin options; return an exit code.
 
     pytest's output goes to ``out/pytest.log``; progress goes to ``stream``
@@ -172,7 +197,8 @@ def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | N
     if not suite_path.exists():
         raise CommandError(
             f"no test suite at {suite!r} (looked in {Path.cwd()}); run from the project root "
-            "or pass --suite PATH")
+            "or pass --suite PATH"
+        )
     out_dir = Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise CommandError(f"--out {out!r} exists and is not a directory")
@@ -181,8 +207,16 @@ def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | N
     progress.unlink(missing_ok=True)
     report_json = out_dir / "report.json"
     report_json.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "pytest", str(suite_path), "-q", "-rfE",
-           f"--ncverify-report={out_dir}", f"--ncverify-progress={progress}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite_path),
+        "-q",
+        "-rfE",
+        f"--ncverify-report={out_dir}",
+        f"--ncverify-progress={progress}",
+    ]
     if profile:
         cmd.append(f"--ncverify-profile={profile}")
     if seed is not None:
@@ -204,8 +238,14 @@ def run_suite(*, suite: str, out: str, profile: str | None = None, seed: int | N
         env = dict(os.environ)
         if command:  # the report records the command as the user typed it
             env[COMMAND_ENV] = json.dumps(list(command))
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
         try:
             while proc.poll() is None:
                 state = _read_progress(progress)
@@ -242,20 +282,27 @@ def _summarise(rc: int, out_dir: Path, log: Path, stream: TextIO) -> int:
     if report is not None and report.get("verdicts"):
         print(format_verdict_table(report["verdicts"]))
     if rc == 5:
-        stream.write("ncverify: error: no tests were collected (check --suite and, for "
-                     f"`ncverify check`, that tests are marked ncverify_arch); log: {log}\n")
+        stream.write(
+            "ncverify: error: no tests were collected (check --suite and, for "
+            f"`ncverify check`, that tests are marked ncverify_arch); log: {log}\n"
+        )
         return EXIT_USAGE
     if rc not in (0, 1):
-        stream.write(f"ncverify: error: pytest exited with status {rc} (collection error, "
-                     f"usage or internal error); log: {log}\n{_tail(log)}\n")
+        stream.write(
+            f"ncverify: error: pytest exited with status {rc} (collection error, "
+            f"usage or internal error); log: {log}\n{_tail(log)}\n"
+        )
         return EXIT_USAGE
     found = len(report["counterexamples"]) if report else 0
     if rc == 1:
         stream.write(_tail(log) + "\n")
     if report is not None:
         if not report.get("complete", True):
-            stream.write("ncverify: the report is INCOMPLETE: "
-                         + "; ".join(report.get("incomplete_reasons") or []) + "\n")
+            stream.write(
+                "ncverify: the report is INCOMPLETE: "
+                + "; ".join(report.get("incomplete_reasons") or [])
+                + "\n"
+            )
         print(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
     if found:
         stream.write(f"ncverify: {found} counterexample(s) found; see the report\n")
@@ -264,15 +311,30 @@ def _summarise(rc: int, out_dir: Path, log: Path, stream: TextIO) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_default: str) -> None:
-    p.add_argument("--profile", choices=sorted(PROFILES), default=None,
-                   help="ci (default), thorough or gpu")
-    p.add_argument("--out", default=out_default, metavar="DIR",
-                   help=f"report directory (default: {out_default})")
+    p.add_argument(
+        "--profile", choices=sorted(PROFILES), default=None, help="ci (default), thorough or gpu"
+    )
+    p.add_argument(
+        "--out",
+        default=out_default,
+        metavar="DIR",
+        help=f"report directory (default: {out_default})",
+    )
     p.add_argument("--seed", type=_seed_arg, default=None, metavar="INT", help="base seed")
-    p.add_argument("--suite", default="theorems", metavar="PATH",
-                   help="test suite to run (default: theorems/ in the current directory)")
-    p.add_argument("-n", dest="workers", type=_workers_arg, default=None, metavar="N",
-                   help="pytest-xdist worker processes (an integer or 'auto')")
+    p.add_argument(
+        "--suite",
+        default="theorems",
+        metavar="PATH",
+        help="test suite to run (default: theorems/ in the current directory)",
+    )
+    p.add_argument(
+        "-n",
+        dest="workers",
+        type=_workers_arg,
+        default=None,
+        metavar="N",
+        help="pytest-xdist worker processes (an integer or 'auto')",
+    )
 
 
 def _seed_arg(value: str) -> int:
@@ -292,15 +354,24 @@ def _workers_arg(value: str) -> str:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    return run_suite(suite=args.suite, out=args.out, profile=args.profile, seed=args.seed,
-                     workers=args.workers, extra=args.pytest_args, command=args.command_line)
+    return run_suite(
+        suite=args.suite,
+        out=args.out,
+        profile=args.profile,
+        seed=args.seed,
+        workers=args.workers,
+        extra=args.pytest_args,
+        command=args.command_line,
+    )
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "report", help="run the theorem suite and write report.{json,md,html}",
+        "report",
+        help="run the theorem suite and write report.{json,md,html}",
         description="Run the theorem suite through pytest and write a report. Arguments "
-        "after `--` are passed to pytest.")
+        "after `--` are passed to pytest.",
+    )
     _add_run_options(p, "reports")
     p.set_defaults(handler=_cmd_report)
 
@@ -324,18 +395,32 @@ def _check_arch_importable(arch: str) -> None:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     _check_arch_importable(args.arch)
-    return run_suite(suite=args.suite, out=args.out, profile=args.profile, seed=args.seed,
-                     workers=args.workers, markexpr="ncverify_arch", arch=args.arch,
-                     extra=args.pytest_args, command=args.command_line)
+    return run_suite(
+        suite=args.suite,
+        out=args.out,
+        profile=args.profile,
+        seed=args.seed,
+        workers=args.workers,
+        markexpr="ncverify_arch",
+        arch=args.arch,
+        extra=args.pytest_args,
+        command=args.command_line,
+    )
 
 
 def add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "check", help="run the architecture-dependent theorems on your network",
+        "check",
+        help="run the architecture-dependent theorems on your network",
         description="Run the tests marked ncverify_arch with --ncverify-arch=MODULE:FACTORY "
-        "and write a report. Arguments after `--` are passed to pytest.")
-    p.add_argument("--arch", required=True, metavar="MODULE:FACTORY",
-                   help="your network factory, e.g. mynets.wide:build")
+        "and write a report. Arguments after `--` are passed to pytest.",
+    )
+    p.add_argument(
+        "--arch",
+        required=True,
+        metavar="MODULE:FACTORY",
+        help="your network factory, e.g. mynets.wide:build",
+    )
     # Not ``reports``: a check must not overwrite the suite's reference report.
     _add_run_options(p, "reports/check")
     p.set_defaults(handler=_cmd_check)
@@ -344,17 +429,23 @@ def add_check(sub: argparse._SubParsersAction) -> None:
 # -- entry point ------------------------------------------------------------------
 
 #: One ``add_<name>(subparsers)`` function per subcommand, in help order.
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_list, add_report, add_check,
-                                                                    add_reproduce]
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    add_list,
+    add_report,
+    add_check,
+    add_reproduce,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser = argparse.ArgumentParser(
-        prog="ncverify", description="Check neural-collapse theorems and report per assumption.",
+        prog="ncverify",
+        description="Check neural-collapse theorems and report per assumption.",
         epilog="exit status: 0 no counterexample, 1 counterexample or failed test, "
-        "2 usage or configuration error, 130 interrupted")
+        "2 usage or configuration error, 130 interrupted",
+    )
     parser.add_argument("--version", action="version", version=f"ncverify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in SUBCOMMANDS:
@@ -367,7 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     passthrough: list[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, passthrough = argv[:i], argv[i + 1:]
+        argv, passthrough = argv[:i], argv[i + 1 :]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

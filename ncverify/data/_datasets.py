@@ -72,8 +72,13 @@ def _unit_rows(X: torch.Tensor) -> torch.Tensor:
 
 
 def make_gaussian_clusters(
-    *, seed: int, num_classes: int, samples_per_class: int, input_dim: int,
-    cluster_std: float = 0.5, center: bool = False,
+    *,
+    seed: int,
+    num_classes: int,
+    samples_per_class: int,
+    input_dim: int,
+    cluster_std: float = 0.5,
+    center: bool = False,
 ) -> Dataset:
     """Balanced Gaussian clusters on the unit sphere (see the module docstring).
 
@@ -83,8 +88,10 @@ def make_gaussian_clusters(
     K = _int(num_classes, "num_classes", 2)
     n = _int(samples_per_class, "samples_per_class", 1)
     d = _int(input_dim, "input_dim", 1)
-    if isinstance(cluster_std, bool) or not isinstance(cluster_std, (int, float)) or not (
-        math.isfinite(cluster_std) and cluster_std >= 0
+    if (
+        isinstance(cluster_std, bool)
+        or not isinstance(cluster_std, (int, float))
+        or not (math.isfinite(cluster_std) and cluster_std >= 0)
     ):
         raise InvalidInput(f"cluster_std must be a finite number >= 0, got {cluster_std!r}")
     g = torch.Generator(device="cpu").manual_seed(seed)

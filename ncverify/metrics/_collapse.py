@@ -101,8 +101,14 @@ def collapse_metrics(Z, y, *, W=None, b=None, num_classes=None, dtype=None) -> C
     Q = _papyan_factor(_centred(means, counts))
     out = _within_pass(Z, y, means, Q=Q, W=W, b=b, ncc=W is not None)
     return _assemble(
-        n=Z.shape[0], counts=counts, means=means, ss=out["ss"], proj=out["proj"],
-        rank=Q.shape[1], cos_sum=None if W is None else out["cos"],
-        agree=None if W is None else out["agree"], W=W, dt=dt,
+        n=Z.shape[0],
+        counts=counts,
+        means=means,
+        ss=out["ss"],
+        proj=out["proj"],
+        rank=Q.shape[1],
+        cos_sum=None if W is None else out["cos"],
+        agree=None if W is None else out["agree"],
+        W=W,
+        dt=dt,
     )
-

@@ -116,8 +116,7 @@ def _padded(Q: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.pad(Q, (0, width - r))
 
 
-def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out,
-                  need_ss=True):
+def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out, need_ss=True):
     """Accumulate one chunk's contributions into the dict ``out`` (tensors, no sync)."""
     H = means.index_select(0, yc)
     torch.sub(Zc, H, out=H)  # H = Zc − μ_y, one chunk-sized buffer
@@ -140,8 +139,12 @@ def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out,
 
 def _new_accumulators(k: int, dt, device) -> dict[str, torch.Tensor]:
     z = torch.zeros((), dtype=dt, device=device)
-    return {"ss": torch.zeros(k, dtype=dt, device=device), "proj": z.clone(), "cos": z.clone(),
-            "agree": torch.zeros((), dtype=torch.int64, device=device)}
+    return {
+        "ss": torch.zeros(k, dtype=dt, device=device),
+        "proj": z.clone(),
+        "cos": z.clone(),
+        "agree": torch.zeros((), dtype=torch.int64, device=device),
+    }
 
 
 def _within_pass(Z, y, means, *, Q=None, W=None, b=None, ncc=False, need_ss=True):
@@ -151,8 +154,17 @@ def _within_pass(Z, y, means, *, Q=None, W=None, b=None, ncc=False, need_ss=True
     Q = None if Q is None else _padded(Q)
     step = _chunk_rows(Z.shape[1])
     for start in range(0, Z.shape[0], step):
-        _within_chunk(Z[start:start + step], y[start:start + step], means, Q=Q, W=W, b=b,
-                      means_sq=means_sq, out=out, need_ss=need_ss)
+        _within_chunk(
+            Z[start : start + step],
+            y[start : start + step],
+            means,
+            Q=Q,
+            W=W,
+            b=b,
+            means_sq=means_sq,
+            out=out,
+            need_ss=need_ss,
+        )
     return out
 
 
@@ -165,11 +177,11 @@ def _cdnv_from(per_class_var: torch.Tensor, means: torch.Tensor) -> float:
     total = torch.zeros((), dtype=means.dtype, device=means.device)
     inf = False
     for c in range(k - 1):
-        d2 = (means[c + 1:] - means[c]).square().sum(1)
+        d2 = (means[c + 1 :] - means[c]).square().sum(1)
         if bool((d2 == 0).any()):
             inf = True
             break
-        total = total + ((per_class_var[c] + per_class_var[c + 1:]) / (2.0 * d2)).sum()
+        total = total + ((per_class_var[c] + per_class_var[c + 1 :]) / (2.0 * d2)).sum()
     if inf:
         return math.inf
     return float(total) / (k * (k - 1) / 2)
@@ -317,7 +329,7 @@ def nc3_cosine(Z, y, W, *, num_classes=None, dtype=None) -> float:
     out = _new_accumulators(k, Z.dtype, Z.device)
     step = _chunk_rows(Z.shape[1])
     for s in range(0, Z.shape[0], step):
-        zc, yc = Z[s:s + step], y[s:s + step]
+        zc, yc = Z[s : s + step], y[s : s + step]
         num = (zc * W[yc]).sum(1)
         den = torch.linalg.vector_norm(zc, dim=1) * torch.linalg.vector_norm(W, dim=1)[yc]
         out["cos"] += torch.where(den > 0, num / torch.where(den > 0, den, 1), 0).sum()
@@ -361,8 +373,9 @@ def interpolation_error(Z_out, y, *, num_classes=None, dtype=None) -> float:
             f"Z_out has {Z_out.shape[1]} columns but num_classes={k}; the network output "
             f"must have one column per class"
         )
-    y, k = check_labels(y, num_samples=Z_out.shape[0], num_classes=k,
-                        require_all_present=False, device=Z_out.device)
+    y, k = check_labels(
+        y, num_samples=Z_out.shape[0], num_classes=k, require_all_present=False, device=Z_out.device
+    )
     dt = computing_dtype(Z_out, dtype=dtype)
     R = Z_out.to(dt).clone()
     idx = torch.arange(R.shape[0], device=R.device)

@@ -43,8 +43,16 @@ class StreamingCollapse:
     default; chunks are cast) on ``device`` (default: the device of the first chunk).
     """
 
-    def __init__(self, num_classes: int, dim: int, *, W=None, b=None,
-                 dtype: torch.dtype = torch.float64, device=None):
+    def __init__(
+        self,
+        num_classes: int,
+        dim: int,
+        *,
+        W=None,
+        b=None,
+        dtype: torch.dtype = torch.float64,
+        device=None,
+    ):
         self.num_classes = check_num_classes(num_classes)
         if isinstance(dim, bool) or not hasattr(dim, "__index__") or int(dim) < 1:
             raise InvalidInput(f"dim must be a positive integer, got {dim!r}")
@@ -83,8 +91,14 @@ class StreamingCollapse:
             )
         if not self._started:
             self._start(Z.device)
-        y, _ = check_labels(y, num_samples=Z.shape[0], num_classes=self.num_classes,
-                            require_all_present=False, device=Z.device, name="y_chunk")
+        y, _ = check_labels(
+            y,
+            num_samples=Z.shape[0],
+            num_classes=self.num_classes,
+            require_all_present=False,
+            device=Z.device,
+            name="y_chunk",
+        )
         return Z.to(device=self.device, dtype=self.dtype), y.to(self.device, torch.int64)
 
     def _update_pass1(self, Z: torch.Tensor, y: torch.Tensor) -> None:
@@ -122,8 +136,16 @@ class StreamingCollapse:
             self._update_pass1(Z, y)
         else:
             self._counts2 += torch.bincount(y, minlength=self.num_classes).to(self.dtype)
-            _within_chunk(Z, y, self._means, Q=self._Q_padded, W=self._W, b=self._b,
-                          means_sq=self._means_sq, out=self._acc2)
+            _within_chunk(
+                Z,
+                y,
+                self._means,
+                Q=self._Q_padded,
+                W=self._W,
+                b=self._b,
+                means_sq=self._means_sq,
+                out=self._acc2,
+            )
         return self
 
     def second_pass(self) -> StreamingCollapse:
@@ -185,6 +207,14 @@ class StreamingCollapse:
             ss, proj, rank = self._acc2["ss"], self._acc2["proj"], self._Q.shape[1]
             agree = None if W is None else self._acc2["agree"]
         return _assemble(
-            n=n, counts=self._counts, means=self._means, ss=ss, proj=proj, rank=rank,
-            cos_sum=None if W is None else self._cos, agree=agree, W=W, dt=self.dtype,
+            n=n,
+            counts=self._counts,
+            means=self._means,
+            ss=ss,
+            proj=proj,
+            rank=rank,
+            cos_sum=None if W is None else self._cos,
+            agree=agree,
+            W=W,
+            dt=self.dtype,
         )

@@ -53,9 +53,7 @@ def check_matrix(M, *, name: str = "M", finite: bool = True) -> torch.Tensor:
     """``M`` must be a 2-D floating tensor with at least one entry (and finite)."""
     M = _require_tensor(M, name)
     if M.ndim != 2:
-        raise InvalidInput(
-            f"{name} must be a 2-D matrix, got shape {tuple(M.shape)} ({M.ndim}-D)"
-        )
+        raise InvalidInput(f"{name} must be a 2-D matrix, got shape {tuple(M.shape)} ({M.ndim}-D)")
     if M.dtype not in _FLOAT_DTYPES:
         raise InvalidInput(
             f"{name} must have a real floating dtype (float16/bfloat16/float32/float64), "
@@ -203,9 +201,7 @@ def check_weight_pair(W_lower, W_upper) -> tuple[torch.Tensor, torch.Tensor]:
             f"(n_l, n_(l-1)), so both must share n_l (did you pass them swapped?)"
         )
     if W_upper.device != W_lower.device:
-        raise InvalidInput(
-            f"W_lower is on {W_lower.device} but W_upper is on {W_upper.device}"
-        )
+        raise InvalidInput(f"W_lower is on {W_lower.device} but W_upper is on {W_upper.device}")
     return W_lower, W_upper
 
 

@@ -87,7 +87,10 @@ def architecture_assumptions(
     else:
         n1 = widths[0]
         out["wide_first_layer"] = ArchitectureAssumption(
-            "wide_first_layer", "JSWM Assumption 4.1", n1 >= N, {"n_1": n1, "N": N},
+            "wide_first_layer",
+            "JSWM Assumption 4.1",
+            n1 >= N,
+            {"n_1": n1, "N": N},
             f"n_1 = {n1} >= N = {N}",
         )
         rest = widths[1:]
@@ -102,14 +105,19 @@ def architecture_assumptions(
         )
     if info.slope_range is None:
         out["activation_slope"] = ArchitectureAssumption(
-            "activation_slope", "JSWM Assumption 4.2", None, {},
+            "activation_slope",
+            "JSWM Assumption 4.2",
+            None,
+            {},
             "sigma' in [gamma, 1], gamma > 0; not checkable: the network does not declare "
             "activation_slope_range()",
         )
     else:
         g, b = info.slope_range
         out["activation_slope"] = ArchitectureAssumption(
-            "activation_slope", "JSWM Assumption 4.2", g > 0 and b <= 1,
+            "activation_slope",
+            "JSWM Assumption 4.2",
+            g > 0 and b <= 1,
             {"gamma": g, "beta": b},
             f"sigma' in [gamma, beta] = [{g:g}, {b:g}]: gamma > 0, beta <= 1",
         )

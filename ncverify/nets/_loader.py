@@ -53,7 +53,11 @@ def pyramidal_factory(*, input_dim: int, num_classes: int, num_samples: int):
 
     K, N = num_classes, num_samples
     return PyramidalMLP(
-        input_dim, (max(N, 64), max(32, K)), (max(16, K), max(8, K)), K, "gamma_tanh",
+        input_dim,
+        (max(N, 64), max(32, K)),
+        (max(16, K), max(8, K)),
+        K,
+        "gamma_tanh",
         generator=torch.default_generator,
     )
 
@@ -183,7 +187,9 @@ class ArchitectureFactory:
             )
         net = net.to(dtype=dtype, device=device)
         check_architecture(
-            net, input_dim=input_dim, num_classes=num_classes,
+            net,
+            input_dim=input_dim,
+            num_classes=num_classes,
             require_bias_free_head=require_bias_free_head,
         )
         return net

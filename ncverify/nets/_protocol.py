@@ -122,8 +122,13 @@ def linearity_tolerance(dtype: torch.dtype, device: torch.device | str = "cpu") 
     if dtype in (torch.float16, torch.bfloat16):
         return 5e-2
     tol = 1e3 * torch.finfo(dtype).eps
-    if dtype == torch.float32 and torch.device(device).type == "cuda" and (
-        torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest"
+    if (
+        dtype == torch.float32
+        and torch.device(device).type == "cuda"
+        and (
+            torch.backends.cuda.matmul.allow_tf32
+            or torch.get_float32_matmul_precision() != "highest"
+        )
     ):
         tol = max(tol, 1e-2)
     return tol
@@ -152,9 +157,7 @@ def check_architecture(
     input_dim = _positive_int(input_dim, "input_dim")
     num_classes = _positive_int(num_classes, "num_classes")
     if not isinstance(net, nn.Module):
-        raise InvalidArchitecture(
-            f"a network must be a torch.nn.Module, got {type(net).__name__}"
-        )
+        raise InvalidArchitecture(f"a network must be a torch.nn.Module, got {type(net).__name__}")
     name = type(net).__name__
     missing = [m for m in ("layer_features", "head_weights") if not callable(getattr(net, m, None))]
     missing += [a for a in ("num_classes", "num_head_layers") if not hasattr(net, a)]
@@ -220,7 +223,7 @@ def check_architecture(
         raise InvalidArchitecture(
             f"{name}.head_weights returned {len(Ws)} matrices but num_head_layers={L2}"
         )
-    head_feats = feats[-(L2 + 1):]
+    head_feats = feats[-(L2 + 1) :]
     head_bias = False
     max_residual = 0.0
     for i, (W, Zin, Zout) in enumerate(zip(Ws, head_feats[:-1], head_feats[1:], strict=True)):
@@ -324,7 +327,5 @@ def check_architecture(
         dtype=str(dtype).removeprefix("torch."),
         device=str(device),
         class_name=name,
-        head_weights_are_parameters=all(
-            any(W is p for p in net.parameters()) for W in Ws
-        ),
+        head_weights_are_parameters=all(any(W is p for p in net.parameters()) for W in Ws),
     )

@@ -95,7 +95,7 @@ class PyramidalMLP(nn.Module):
             layer.weight = nn.Parameter(w / math.sqrt(fan_in))
             layers.append(layer)
         self.nonlinear = nn.ModuleList(layers[: len(widths)])
-        self.head = nn.ModuleList(layers[len(widths):])
+        self.head = nn.ModuleList(layers[len(widths) :])
         self.to(dtype=dtype, device=device)
 
     def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:

@@ -16,8 +16,15 @@ from ..errors import InvalidInput
 from ._options import Settings
 from ._profiles import get_profile
 
-__all__ = ["CHECKPOINT_S", "EVALUATION_KEY", "HYPOTHESIS_KEY", "INJECTED_KEY", "THEOREM_KEY",
-           "Collector", "plain"]
+__all__ = [
+    "CHECKPOINT_S",
+    "EVALUATION_KEY",
+    "HYPOTHESIS_KEY",
+    "INJECTED_KEY",
+    "THEOREM_KEY",
+    "Collector",
+    "plain",
+]
 
 EVALUATION_KEY = "ncverify_evaluation"
 THEOREM_KEY = "ncverify_theorem"
@@ -45,7 +52,8 @@ def plain(d: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError) as exc:
         raise InvalidInput(
             f"evaluation of {d.get('theorem_id')!r} holds a value that cannot be stored: {exc}; "
-            "use numbers, strings, lists and dicts in inputs and measured") from None
+            "use numbers, strings, lists and dicts in inputs and measured"
+        ) from None
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -75,10 +83,19 @@ class Collector:
 
     # -- gathering ---------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rec = self.tests.setdefault(report.nodeid, {
-            "nodeid": report.nodeid, "outcome": None, "duration": 0.0, "theorem": None,
-            "hypothesis": False, "failed_by_plugin": False, "evaluations": [],
-            "message": ""})
+        rec = self.tests.setdefault(
+            report.nodeid,
+            {
+                "nodeid": report.nodeid,
+                "outcome": None,
+                "duration": 0.0,
+                "theorem": None,
+                "hypothesis": False,
+                "failed_by_plugin": False,
+                "evaluations": [],
+                "message": "",
+            },
+        )
         evaluations = []
         for key, value in report.user_properties:
             if key == EVALUATION_KEY:
@@ -111,8 +128,14 @@ class Collector:
         """Rewrite the report (without plots) marked incomplete, so a crash leaves one."""
         self.checkpointed = time.time()
         written = self.written
-        self.write(None, ["checkpoint: the run was still in progress (a crash ended it "
-                          "if no later report replaced this one)"], plots=False)
+        self.write(
+            None,
+            [
+                "checkpoint: the run was still in progress (a crash ended it "
+                "if no later report replaced this one)"
+            ],
+            plots=False,
+        )
         self.written = written  # the final report is still to be written
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -171,8 +194,11 @@ class Collector:
         except Exception:  # report the failure; the run's own outcome stays visible
             import traceback
 
-            print("ncverify: writing the report failed (report.json is written first and "
-                  "may exist):\n" + traceback.format_exc(), file=sys.stderr)
+            print(
+                "ncverify: writing the report failed (report.json is written first and "
+                "may exist):\n" + traceback.format_exc(),
+                file=sys.stderr,
+            )
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def write(self, exitstatus: int | None, reasons: list[str], *, plots: bool = True) -> None:
@@ -182,12 +208,19 @@ class Collector:
 
         self.written = True
         report = build_report(
-            tests=list(self.tests.values()), profile=self.settings.profile,
-            seed=self.settings.seed, architecture=self.settings.arch,
-            started=self.started, finished=time.time(), complete=not reasons,
-            incomplete_reasons=reasons, exitstatus=exitstatus,
-            command=self._command(), rootdir=self._rootdir(),
-            profile_settings=vars(get_profile(self.settings.profile)))
+            tests=list(self.tests.values()),
+            profile=self.settings.profile,
+            seed=self.settings.seed,
+            architecture=self.settings.arch,
+            started=self.started,
+            finished=time.time(),
+            complete=not reasons,
+            incomplete_reasons=reasons,
+            exitstatus=exitstatus,
+            command=self._command(),
+            rootdir=self._rootdir(),
+            profile_settings=vars(get_profile(self.settings.profile)),
+        )
         self.paths = write_report(self.settings.report_dir, report, plots=plots)
 
     def _command(self) -> list[str]:
@@ -219,14 +252,16 @@ class Collector:
         if not rows and not self.paths:
             return
         terminalreporter.write_sep(
-            "=", f"ncverify verdicts (profile {self.settings.profile}, seed {self.settings.seed})")
+            "=", f"ncverify verdicts (profile {self.settings.profile}, seed {self.settings.seed})"
+        )
         if rows:
             terminalreporter.write_line(format_verdict_table(rows))
         else:
             terminalreporter.write_line("no evaluation was recorded")
         if self.paths:
             terminalreporter.write_line(
-                f"ncverify report: {', '.join(str(p) for p in self.paths[:3])}")
+                f"ncverify report: {', '.join(str(p) for p in self.paths[:3])}"
+            )
 
 
 def _short(report: pytest.TestReport) -> str:

@@ -48,13 +48,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "ncverify_theorem(theorem_id): the test checks the theorem spec with this id "
-        "(reports group evaluations and test outcomes by it)")
+        "(reports group evaluations and test outcomes by it)",
+    )
     config.addinivalue_line(
         "markers",
         "ncverify_arch: the test runs on the user's plug-in architecture "
-        "(--ncverify-arch); `ncverify check` selects these")
-    profile = _resolve(config, "ncverify_profile", PROFILE_ENV, "ncverify_profile",
-                       _profile_name) or "ci"
+        "(--ncverify-arch); `ncverify check` selects these",
+    )
+    profile = (
+        _resolve(config, "ncverify_profile", PROFILE_ENV, "ncverify_profile", _profile_name) or "ci"
+    )
     seed = _resolve(config, "ncverify_seed", SEED_ENV, "ncverify_seed", _seed)
     arch = config.getoption("ncverify_arch")
     saved = {k: os.environ.get(k) for k in (PROFILE_ENV, SEED_ENV, ARCH_ENV)}
@@ -69,11 +72,17 @@ def pytest_configure(config: pytest.Config) -> None:
         if report_dir.exists() and not report_dir.is_dir():
             raise pytest.UsageError(
                 f"--ncverify-report={report_dir}: exists and is not a directory; "
-                "give a directory path")
+                "give a directory path"
+            )
     progress = config.getoption("ncverify_progress")
-    settings = Settings(profile=profile, seed=current_seed(), arch=arch,
-                         report_dir=report_dir, progress=Path(progress) if progress else None,
-                         saved_env=saved)
+    settings = Settings(
+        profile=profile,
+        seed=current_seed(),
+        arch=arch,
+        report_dir=report_dir,
+        progress=Path(progress) if progress else None,
+        saved_env=saved,
+    )
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Collector(config, settings), "ncverify-collector")
 
@@ -99,12 +108,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _theorem_id(item: pytest.Item) -> str | None:
     theorem = None
     for mark in item.iter_markers(name="ncverify_theorem"):
-        if mark.kwargs or len(mark.args) != 1 or not isinstance(mark.args[0], str) \
-                or not mark.args[0].strip():
+        if (
+            mark.kwargs
+            or len(mark.args) != 1
+            or not isinstance(mark.args[0], str)
+            or not mark.args[0].strip()
+        ):
             raise pytest.UsageError(
                 f"{item.nodeid}: @pytest.mark.ncverify_theorem takes exactly one non-empty "
                 f"theorem id string, e.g. ncverify_theorem('jswm-3.1-nc1'); got "
-                f"args={mark.args!r} kwargs={mark.kwargs!r}")
+                f"args={mark.args!r} kwargs={mark.kwargs!r}"
+            )
         theorem = theorem or mark.args[0]  # closest marker wins
     return theorem
 
@@ -119,15 +133,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     result = yield
-    found = [v for k, v in item.user_properties
-             if k == EVALUATION_KEY and v.get("verdict") == "counterexample"]
+    found = [
+        v
+        for k, v in item.user_properties
+        if k == EVALUATION_KEY and v.get("verdict") == "counterexample"
+    ]
     if found:
         last = found[-1]
         item.user_properties.append((INJECTED_KEY, True))
         pytest.fail(
             f"ncverify: {len(found)} counterexample(s) recorded; last: theorem "
             f"{last.get('theorem_id')!r}, {last.get('reason')}, inputs {last.get('inputs')!r}",
-            pytrace=False)
+            pytrace=False,
+        )
     return result
 
 
@@ -158,15 +176,18 @@ def ncverify_record(request: pytest.FixtureRequest):
     counterexample fails even if it asserts nothing.
     """
     node = request.node
-    if getattr(request.function, "is_hypothesis_test", False) \
-            and (HYPOTHESIS_KEY, True) not in node.user_properties:
+    if (
+        getattr(request.function, "is_hypothesis_test", False)
+        and (HYPOTHESIS_KEY, True) not in node.user_properties
+    ):
         node.user_properties.append((HYPOTHESIS_KEY, True))
     seed = current_seed()
 
     def record(evaluation: Evaluation) -> Evaluation:
         if not isinstance(evaluation, Evaluation):
             raise InvalidInput(
-                f"ncverify_record expects an ncverify Evaluation, got {type(evaluation).__name__}")
+                f"ncverify_record expects an ncverify Evaluation, got {type(evaluation).__name__}"
+            )
         changes: dict[str, Any] = {"test_id": node.nodeid}
         if evaluation.seed is None:
             changes["seed"] = seed
@@ -175,5 +196,3 @@ def ncverify_record(request: pytest.FixtureRequest):
         return evaluation
 
     return record
-
-

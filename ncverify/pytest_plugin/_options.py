@@ -79,23 +79,36 @@ def _argtype(check):
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ncverify", "ncverify theorem checks")
     group.addoption(
-        "--ncverify-profile", type=_argtype(_profile_name), default=None, metavar="NAME",
+        "--ncverify-profile",
+        type=_argtype(_profile_name),
+        default=None,
+        metavar="NAME",
         help="sizes and example counts of the theorem suite: "
-             f"{'|'.join(sorted(PROFILES))} (default: $NCVERIFY_PROFILE, ini "
-             "ncverify_profile, else ci)")
+        f"{'|'.join(sorted(PROFILES))} (default: $NCVERIFY_PROFILE, ini "
+        "ncverify_profile, else ci)",
+    )
     group.addoption(
-        "--ncverify-seed", type=_argtype(_seed), default=None, metavar="INT",
+        "--ncverify-seed",
+        type=_argtype(_seed),
+        default=None,
+        metavar="INT",
         help="base seed recorded in every evaluation (default: $NCVERIFY_SEED, ini "
-             "ncverify_seed, else 20250124)")
+        "ncverify_seed, else 20250124)",
+    )
     group.addoption(
-        "--ncverify-arch", type=_argtype(validate_arch_spec), default=None,
+        "--ncverify-arch",
+        type=_argtype(validate_arch_spec),
+        default=None,
         metavar="MODULE:FACTORY",
-        help="user architecture for tests marked ncverify_arch, e.g. mynets.wide:build")
+        help="user architecture for tests marked ncverify_arch, e.g. mynets.wide:build",
+    )
     group.addoption(
-        "--ncverify-report", default=None, metavar="DIR",
-        help="write report.json, report.md and report.html into DIR (created if missing)")
-    group.addoption(
-        "--ncverify-progress", default=None, metavar="FILE", help=argparse.SUPPRESS)
+        "--ncverify-report",
+        default=None,
+        metavar="DIR",
+        help="write report.json, report.md and report.html into DIR (created if missing)",
+    )
+    group.addoption("--ncverify-progress", default=None, metavar="FILE", help=argparse.SUPPRESS)
     parser.addini("ncverify_profile", "default ncverify profile (ci|thorough|gpu)", default="")
     parser.addini("ncverify_seed", "default ncverify base seed", default="")
 
@@ -124,5 +137,3 @@ def _resolve(config: pytest.Config, option: str, env: str, ini: str, check) -> A
             except InvalidInput as exc:
                 raise pytest.UsageError(f"ncverify: {source}: {exc}") from None
     return None
-
-

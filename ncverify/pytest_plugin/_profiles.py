@@ -61,12 +61,33 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "ci": Profile("ci", max_examples=300, training_examples=3, max_width=96,
-                  max_samples=48, steps=8000, device="cpu"),
-    "thorough": Profile("thorough", max_examples=2000, training_examples=20, max_width=256,
-                        max_samples=128, steps=30000, device="auto"),
-    "gpu": Profile("gpu", max_examples=2000, training_examples=20, max_width=2048,
-                   max_samples=1024, steps=50000, device="cuda"),
+    "ci": Profile(
+        "ci",
+        max_examples=300,
+        training_examples=3,
+        max_width=96,
+        max_samples=48,
+        steps=8000,
+        device="cpu",
+    ),
+    "thorough": Profile(
+        "thorough",
+        max_examples=2000,
+        training_examples=20,
+        max_width=256,
+        max_samples=128,
+        steps=30000,
+        device="auto",
+    ),
+    "gpu": Profile(
+        "gpu",
+        max_examples=2000,
+        training_examples=20,
+        max_width=2048,
+        max_samples=1024,
+        steps=50000,
+        device="cuda",
+    ),
 }
 
 
@@ -112,8 +133,11 @@ def hypothesis_settings(kind: str = "deterministic", **overrides):
         derandomize=True,
         database=None,
         deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                               HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+        ],
     )
     base.update(overrides)
     return settings(**base)

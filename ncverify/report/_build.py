@@ -43,8 +43,18 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 VERDICTS = ("confirmed", "outside", "counterexample", "inconclusive")
-_PACKAGES = ("ncverify", "torch", "cvxpy", "sympy", "hypothesis", "numpy", "scipy",
-             "pytest", "pytest-xdist", "matplotlib")
+_PACKAGES = (
+    "ncverify",
+    "torch",
+    "cvxpy",
+    "sympy",
+    "hypothesis",
+    "numpy",
+    "scipy",
+    "pytest",
+    "pytest-xdist",
+    "matplotlib",
+)
 _EXTRA_KEYS = ("sequence", "shrunk")
 # Linux device nodes of the NVIDIA (CUDA) and AMD (ROCm) drivers: without any of them
 # torch.cuda.is_available() is False, so torch need not be imported to say so.
@@ -101,16 +111,23 @@ def environment() -> dict[str, Any]:
     except Exception:  # absent or broken: reported as None
         pass
     gpu: dict[str, Any] = {"available": False, "devices": [], "cuda": None}
-    if sys.platform.startswith("linux") and "torch" not in sys.modules \
-            and not any(os.path.exists(p) for p in _GPU_NODES):
+    if (
+        sys.platform.startswith("linux")
+        and "torch" not in sys.modules
+        and not any(os.path.exists(p) for p in _GPU_NODES)
+    ):
         return _environment(packages, solvers, gpu)  # no GPU driver: skip importing torch
     try:
         import torch
 
         if torch.cuda.is_available():
-            gpu = {"available": True, "cuda": torch.version.cuda,
-                   "devices": [torch.cuda.get_device_name(i)
-                               for i in range(torch.cuda.device_count())]}
+            gpu = {
+                "available": True,
+                "cuda": torch.version.cuda,
+                "devices": [
+                    torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+                ],
+            }
     except Exception:
         gpu["available"] = None
     return _environment(packages, solvers, gpu)
@@ -122,9 +139,13 @@ def _environment(packages: dict, solvers: list | None, gpu: dict) -> dict[str, A
         "python_implementation": platform.python_implementation(),
         "packages": packages,
         "cvxpy_solvers": solvers,
-        "machine": {"platform": platform.platform(), "machine": platform.machine(),
-                    "processor": platform.processor(), "cpu_count": os.cpu_count(),
-                    "gpu": gpu},
+        "machine": {
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "gpu": gpu,
+        },
     }
 
 
@@ -132,8 +153,9 @@ def _iso(t: float | None) -> str | None:
     return None if t is None else datetime.fromtimestamp(t, timezone.utc).isoformat()
 
 
-def reproduce_command(test_id: str, *, seed: int | None, profile: str,
-                      architecture: str | None = None) -> str:
+def reproduce_command(
+    test_id: str, *, seed: int | None, profile: str, architecture: str | None = None
+) -> str:
     """Shell command re-running one test with the run's seed, profile and architecture."""
     parts = ["pytest", shlex.quote(test_id), f"--ncverify-profile={profile}"]
     if seed is not None:
@@ -148,8 +170,10 @@ def verdict_rows(tests: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
 
     def row(theorem: str) -> dict[str, Any]:
-        return rows.setdefault(theorem, {"theorem": theorem, "tests": set(), "failed_tests": set(),
-                                         **{v: 0 for v in VERDICTS}})
+        return rows.setdefault(
+            theorem,
+            {"theorem": theorem, "tests": set(), "failed_tests": set(), **{v: 0 for v in VERDICTS}},
+        )
 
     for t in tests:
         theorems = {t.get("theorem")} | {e.get("theorem_id") for e in t.get("evaluations", ())}
@@ -170,8 +194,10 @@ def verdict_rows(tests: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def format_verdict_table(rows: list[Mapping[str, Any]]) -> str:
     """Plain-text table of :func:`verdict_rows` (terminal summary, ``ncverify report``)."""
     head = ["theorem", "tests", "failed", *VERDICTS]
-    body = [[str(r["theorem"]), str(r["tests"]), str(r["failed_tests"]),
-             *(str(r[v]) for v in VERDICTS)] for r in rows]
+    body = [
+        [str(r["theorem"]), str(r["tests"]), str(r["failed_tests"]), *(str(r[v]) for v in VERDICTS)]
+        for r in rows
+    ]
     widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
     lines = []
     for cells in (head, *body):
@@ -202,7 +228,8 @@ def _text(x: Any) -> str:
 def _theorem_section(theorem_id: str, evals: list[dict], tests: list[dict], meta: Any) -> dict:
     first = evals[0] if evals else {}
     section: dict[str, Any] = {
-        "id": theorem_id, "registered": meta is not None,
+        "id": theorem_id,
+        "registered": meta is not None,
         "title": _text(getattr(meta, "title", "")),
         "source": _text(getattr(meta, "source", None)) or first.get("source", ""),
         "provenance": _text(getattr(meta, "provenance", None)) or first.get("provenance", ""),
@@ -214,20 +241,40 @@ def _theorem_section(theorem_id: str, evals: list[dict], tests: list[dict], meta
     assumptions: dict[str, dict[str, Any]] = {}
 
     def new(name: str, description: str = "", status: str = "") -> dict[str, Any]:
-        return assumptions.setdefault(name, {
-            "name": name, "description": description, "status": status,
-            "held": 0, "failed": 0, "not_checkable": 0,
-            **{f"claim_when_{k}": {"held": 0, "failed": 0, "undecided": 0}
-               for k in ("held", "failed", "not_checkable")}})
+        return assumptions.setdefault(
+            name,
+            {
+                "name": name,
+                "description": description,
+                "status": status,
+                "held": 0,
+                "failed": 0,
+                "not_checkable": 0,
+                **{
+                    f"claim_when_{k}": {"held": 0, "failed": 0, "undecided": 0}
+                    for k in ("held", "failed", "not_checkable")
+                },
+            },
+        )
 
     for a in getattr(meta, "assumptions", ()) or ():
         new(_text(a.name), _text(getattr(a, "description", "")), _text(getattr(a, "status", "")))
     claims: dict[str, dict[str, Any]] = {}
 
     def new_claim(name: str, relation: str, expression: str) -> dict[str, Any]:
-        return claims.setdefault(name, {
-            "name": name, "relation": relation, "expression": expression,
-            "held": 0, "failed": 0, "undecided": 0, "vacuous": 0, "ratios": []})
+        return claims.setdefault(
+            name,
+            {
+                "name": name,
+                "relation": relation,
+                "expression": expression,
+                "held": 0,
+                "failed": 0,
+                "undecided": 0,
+                "vacuous": 0,
+                "ratios": [],
+            },
+        )
 
     for c in getattr(meta, "claims", ()) or ():
         new_claim(_text(c.name), _text(c.relation), _text(getattr(c, "expression", "")))
@@ -260,12 +307,21 @@ def _theorem_section(theorem_id: str, evals: list[dict], tests: list[dict], meta
     return section
 
 
-def build_report(*, tests: Iterable[Mapping[str, Any]], profile: str, seed: int | None,
-                 architecture: str | None = None, started: float | None = None,
-                 finished: float | None = None, complete: bool = True,
-                 incomplete_reasons: Iterable[str] = (), exitstatus: int | None = None,
-                 command: Iterable[str] = (), rootdir: str = "",
-                 profile_settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def build_report(
+    *,
+    tests: Iterable[Mapping[str, Any]],
+    profile: str,
+    seed: int | None,
+    architecture: str | None = None,
+    started: float | None = None,
+    finished: float | None = None,
+    complete: bool = True,
+    incomplete_reasons: Iterable[str] = (),
+    exitstatus: int | None = None,
+    command: Iterable[str] = (),
+    rootdir: str = "",
+    profile_settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Assemble the JSON-safe report dict from the plugin's per-test records.
 
     ``profile_settings``: the fields of the run's profile (recorded as they were).
@@ -278,59 +334,95 @@ def build_report(*, tests: Iterable[Mapping[str, Any]], profile: str, seed: int 
     evaluations = []
     for t in tests:
         evs = [dict(e, sequence=i, shrunk=False) for i, e in enumerate(t.get("evaluations", ()))]
-        if t.get("hypothesis") and t.get("outcome") == "failed" \
-                and not t.get("failed_by_plugin"):
+        if t.get("hypothesis") and t.get("outcome") == "failed" and not t.get("failed_by_plugin"):
             ces = [e for e in evs if e["verdict"] == "counterexample"]
             if ces:  # hypothesis failed the test: it replays the minimal example last
                 ces[-1]["shrunk"] = True
         evaluations.extend(evs)
     evaluations.sort(key=lambda e: (e["theorem_id"], e.get("test_id", ""), e["sequence"]))
-    ids = sorted({e["theorem_id"] for e in evaluations} | {t["theorem"] for t in tests
-                                                          if t.get("theorem")})
+    ids = sorted(
+        {e["theorem_id"] for e in evaluations} | {t["theorem"] for t in tests if t.get("theorem")}
+    )
     registry, registry_error = _registry(ids)
     theorems = []
     for theorem_id in ids:
         evs = [e for e in evaluations if e["theorem_id"] == theorem_id]
-        ts = [t for t in tests if t.get("theorem") == theorem_id
-              or any(e["theorem_id"] == theorem_id for e in t.get("evaluations", ()))]
+        ts = [
+            t
+            for t in tests
+            if t.get("theorem") == theorem_id
+            or any(e["theorem_id"] == theorem_id for e in t.get("evaluations", ()))
+        ]
         theorems.append(_theorem_section(theorem_id, evs, ts, registry.get(theorem_id)))
     counterexamples = [
-        {"theorem_id": e["theorem_id"], "test_id": e.get("test_id", ""),
-         "sequence": e["sequence"], "shrunk": e["shrunk"], "seed": e.get("seed"),
-         "reason": e.get("reason", ""), "inputs": e.get("inputs", {}),
-         "architecture": e.get("architecture", ""),
-         "claims": e["claims"], "assumptions": e["assumptions"],
-         "reproduce": reproduce_command(e.get("test_id", ""), seed=seed, profile=profile,
-                                        architecture=architecture)}
-        for e in evaluations if e["verdict"] == "counterexample"]
+        {
+            "theorem_id": e["theorem_id"],
+            "test_id": e.get("test_id", ""),
+            "sequence": e["sequence"],
+            "shrunk": e["shrunk"],
+            "seed": e.get("seed"),
+            "reason": e.get("reason", ""),
+            "inputs": e.get("inputs", {}),
+            "architecture": e.get("architecture", ""),
+            "claims": e["claims"],
+            "assumptions": e["assumptions"],
+            "reproduce": reproduce_command(
+                e.get("test_id", ""), seed=seed, profile=profile, architecture=architecture
+            ),
+        }
+        for e in evaluations
+        if e["verdict"] == "counterexample"
+    ]
     totals: dict[str, int] = {"tests": len(tests)}
     for t in tests:
         key = t.get("outcome") or "not_run"
         totals[key] = totals.get(key, 0) + 1
     settings = dict(profile_settings or {})
     report = {
-        "schema": "ncverify-report", "schema_version": SCHEMA_VERSION,
-        "complete": bool(complete), "incomplete_reasons": list(incomplete_reasons),
+        "schema": "ncverify-report",
+        "schema_version": SCHEMA_VERSION,
+        "complete": bool(complete),
+        "incomplete_reasons": list(incomplete_reasons),
         "exitstatus": exitstatus,
-        "started": _iso(started), "finished": _iso(finished),
+        "started": _iso(started),
+        "finished": _iso(finished),
         "duration_s": None if started is None or finished is None else finished - started,
-        "profile": profile, "profile_settings": settings, "seed": seed,
-        "architecture": architecture, "command": list(command), "rootdir": rootdir,
-        "environment": environment(), "registry_error": registry_error,
+        "profile": profile,
+        "profile_settings": settings,
+        "seed": seed,
+        "architecture": architecture,
+        "command": list(command),
+        "rootdir": rootdir,
+        "environment": environment(),
+        "registry_error": registry_error,
         "totals": totals,
         "verdicts": verdict_rows(tests),
         "theorems": theorems,
         "counterexamples": counterexamples,
-        "tests": [{k: t.get(k) for k in ("nodeid", "outcome", "duration", "theorem",
-                                         "hypothesis", "failed_by_plugin", "message")}
-                  | {"evaluations": len(t.get("evaluations", ()))} for t in tests],
+        "tests": [
+            {
+                k: t.get(k)
+                for k in (
+                    "nodeid",
+                    "outcome",
+                    "duration",
+                    "theorem",
+                    "hypothesis",
+                    "failed_by_plugin",
+                    "message",
+                )
+            }
+            | {"evaluations": len(t.get("evaluations", ()))}
+            for t in tests
+        ],
         "evaluations": evaluations,
     }
     return _encode(report)
 
 
-def write_report(directory: str | os.PathLike, report: Mapping[str, Any], *,
-                 plots: bool = True) -> list[Path]:
+def write_report(
+    directory: str | os.PathLike, report: Mapping[str, Any], *, plots: bool = True
+) -> list[Path]:
     """Write report.json, report.md, report.html (+ ratio plots) into ``directory``.
 
     Returns the paths written, HTML first. PNG figures found in
@@ -351,11 +443,19 @@ def write_report(directory: str | os.PathLike, report: Mapping[str, Any], *,
     for p in figs:
         atomic_write(directory / p["file"], p["png"])
     fig_dir = directory / "figures"
-    figures = [{"file": f"figures/{f.name}", "caption": f.stem, "png": f.read_bytes()}
-               for f in sorted(fig_dir.glob("*.png"))] if fig_dir.is_dir() else []
-    return [atomic_write(directory / "report.html", render_html(report, figs, figures)),
-            atomic_write(directory / "report.md", render_markdown(report, figs, figures)),
-            json_path]
+    figures = (
+        [
+            {"file": f"figures/{f.name}", "caption": f.stem, "png": f.read_bytes()}
+            for f in sorted(fig_dir.glob("*.png"))
+        ]
+        if fig_dir.is_dir()
+        else []
+    )
+    return [
+        atomic_write(directory / "report.html", render_html(report, figs, figures)),
+        atomic_write(directory / "report.md", render_markdown(report, figs, figures)),
+        json_path,
+    ]
 
 
 def _json_text(report: Mapping[str, Any]) -> str:
@@ -363,8 +463,9 @@ def _json_text(report: Mapping[str, Any]) -> str:
     instead of ~1 MB, and still greppable line by line)."""
     head = {k: v for k, v in report.items() if k != "evaluations"}
     text = json.dumps(head, indent=1, allow_nan=False)
-    lines = [json.dumps(e, separators=(",", ":"), allow_nan=False)
-             for e in report.get("evaluations", ())]
+    lines = [
+        json.dumps(e, separators=(",", ":"), allow_nan=False) for e in report.get("evaluations", ())
+    ]
     body = ",\n  ".join(lines)
     return text[:-2] + ',\n "evaluations": [\n  ' + body + "\n ]\n}\n"
 
@@ -380,5 +481,7 @@ def load_report(path: str | os.PathLike) -> dict[str, Any]:
 
 def evaluations_from_report(report: Mapping[str, Any]) -> list[Evaluation]:
     """The report's evaluations as :class:`Evaluation` objects (report-only keys dropped)."""
-    return [Evaluation.from_dict({k: v for k, v in e.items() if k not in _EXTRA_KEYS})
-            for e in report["evaluations"]]
+    return [
+        Evaluation.from_dict({k: v for k, v in e.items() if k not in _EXTRA_KEYS})
+        for e in report["evaluations"]
+    ]

@@ -61,8 +61,7 @@ def ratio_plots(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         try:
             out.append(_plot(theorem, claim, inside, outside, Figure))
         except Exception as exc:  # a figure must never cost the report
-            print(f"ncverify: no ratio plot for {theorem!r} / {claim!r}: {exc!r}",
-                  file=sys.stderr)
+            print(f"ncverify: no ratio plot for {theorem!r} / {claim!r}: {exc!r}", file=sys.stderr)
     return out
 
 
@@ -78,8 +77,9 @@ def _plot(theorem: str, claim: str, inside: list, outside: list, Figure) -> dict
         floor = max(lowest, top + _FLOOR)
         groups = [[max(math.log10(v), floor) for v in g if v > 0] for g in (inside, outside)]
         ax.axvline(0.0, color="#c44e52", linestyle="--", label="bound (ratio 1)")
-        ax.set_xlabel("log10(measured / bound)"
-                      + (f", clipped at {floor:.0f}" if floor > lowest else ""))
+        ax.set_xlabel(
+            "log10(measured / bound)" + (f", clipped at {floor:.0f}" if floor > lowest else "")
+        )
     else:
         groups = [inside, outside]
         ax.axvline(1.0, color="#c44e52", linestyle="--", label="bound (ratio 1)")
@@ -90,25 +90,34 @@ def _plot(theorem: str, claim: str, inside: list, outside: list, Figure) -> dict
     if hi - lo < width:  # (nearly) equal values: numpy cannot split them into bins
         mid = (lo + hi) / 2
         lo, hi = mid - width, mid + width
-    ax.hist(groups, bins=min(40, max(5, len(values) // 4)), range=(lo, hi), stacked=True,
-            color=["#4c72b0", "#bbbbbb"],
-            label=["every hypothesis held", "outside (a hypothesis failed)"])
+    ax.hist(
+        groups,
+        bins=min(40, max(5, len(values) // 4)),
+        range=(lo, hi),
+        stacked=True,
+        color=["#4c72b0", "#bbbbbb"],
+        label=["every hypothesis held", "outside (a hypothesis failed)"],
+    )
     ax.set_ylabel("evaluations")
     ax.legend(loc="upper left", fontsize=7)
     title = f"{theorem}: {claim}"
-    ax.set_title(title if len(title) <= 70 else title[:67] + "...", fontsize=8,
-                 parse_math=False)
+    ax.set_title(title if len(title) <= 70 else title[:67] + "...", fontsize=8, parse_math=False)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     n_zero = len(values) - len(positive)
     above = sum(v > 1 for v in inside)
-    caption = (f"{theorem} / {claim}: measured/bound over {len(values)} evaluations "
-               f"({len(outside)} outside the hypotheses), max {max(values):.4g}; "
-               f"{above} above 1 with every hypothesis held (the claim's tolerance decides "
-               "held / failed)"
-               + (f"; {n_zero} zero ratios not shown on the log axis" if log and n_zero
-                  else ""))
-    return {"theorem": theorem, "claim": claim,
-            "file": f"ratio-{plot_slug(theorem, claim)}.png", "caption": caption,
-            "png": buf.getvalue()}
+    caption = (
+        f"{theorem} / {claim}: measured/bound over {len(values)} evaluations "
+        f"({len(outside)} outside the hypotheses), max {max(values):.4g}; "
+        f"{above} above 1 with every hypothesis held (the claim's tolerance decides "
+        "held / failed)"
+        + (f"; {n_zero} zero ratios not shown on the log axis" if log and n_zero else "")
+    )
+    return {
+        "theorem": theorem,
+        "claim": claim,
+        "file": f"ratio-{plot_slug(theorem, claim)}.png",
+        "caption": caption,
+        "png": buf.getvalue(),
+    }

@@ -35,21 +35,25 @@ def _fmt(x: Any) -> str:
 def conditional_sentences(a: Mapping[str, Any]) -> list[str]:
     """E.g. "the claim held in 37 of the 40 runs where this assumption failed"."""
     out = []
-    for key, label in (("held", "held"), ("failed", "failed"),
-                       ("not_checkable", "was not checkable")):
+    for key, label in (
+        ("held", "held"),
+        ("failed", "failed"),
+        ("not_checkable", "was not checkable"),
+    ):
         n = a.get(key, 0)
         if not n:
             continue
         c = a[f"claim_when_{key}"]
         decided = c["held"] + c["failed"]
         if decided:
-            s = (f"the claim held in {c['held']} of the {decided} runs where this "
-                 f"assumption {label}")
+            s = f"the claim held in {c['held']} of the {decided} runs where this assumption {label}"
             if c["undecided"]:
                 s += f" ({c['undecided']} more undecided)"
         else:
-            s = (f"the claim could not be decided in any of the {n} runs where this "
-                 f"assumption {label}")
+            s = (
+                f"the claim could not be decided in any of the {n} runs where this "
+                f"assumption {label}"
+            )
         out.append(s)
     return out
 
@@ -61,11 +65,17 @@ def _run_rows(r: Mapping[str, Any]) -> list[tuple[str, str]]:
     gpu = machine.get("gpu") or {}
     gpu_text = ", ".join(gpu.get("devices") or []) if gpu.get("available") else "none"
     return [
-        ("status", "complete" if r["complete"] else
-         "INCOMPLETE: " + "; ".join(r.get("incomplete_reasons") or [])),
-        ("profile", _fmt(r.get("profile"))), ("seed", _fmt(r.get("seed"))),
+        (
+            "status",
+            "complete"
+            if r["complete"]
+            else "INCOMPLETE: " + "; ".join(r.get("incomplete_reasons") or []),
+        ),
+        ("profile", _fmt(r.get("profile"))),
+        ("seed", _fmt(r.get("seed"))),
         ("architecture", _fmt(r.get("architecture"))),
-        ("started", _fmt(r.get("started"))), ("finished", _fmt(r.get("finished"))),
+        ("started", _fmt(r.get("started"))),
+        ("finished", _fmt(r.get("finished"))),
         ("duration (s)", _fmt(r.get("duration_s"))),
         ("pytest exit status", _fmt(r.get("exitstatus"))),
         ("command", " ".join(r.get("command") or [])),
@@ -82,21 +92,53 @@ def _run_rows(r: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _assumption_rows(t: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for a in t["assumptions"]:
-        rows.append([a["name"], a.get("status") or "-", str(a["held"]), str(a["failed"]),
-                     str(a["not_checkable"]), "; ".join(conditional_sentences(a)) or "-"])
+        rows.append(
+            [
+                a["name"],
+                a.get("status") or "-",
+                str(a["held"]),
+                str(a["failed"]),
+                str(a["not_checkable"]),
+                "; ".join(conditional_sentences(a)) or "-",
+            ]
+        )
     return rows
 
 
 def _claim_rows(t: Mapping[str, Any]) -> list[list[str]]:
-    return [[c["name"], c.get("relation", ""), c.get("expression", "") or "-", str(c["held"]),
-             str(c["failed"]), str(c["undecided"]), _fmt(c.get("ratio_median")),
-             _fmt(c.get("ratio_max"))] for c in t["claims"]]
+    return [
+        [
+            c["name"],
+            c.get("relation", ""),
+            c.get("expression", "") or "-",
+            str(c["held"]),
+            str(c["failed"]),
+            str(c["undecided"]),
+            _fmt(c.get("ratio_median")),
+            _fmt(c.get("ratio_max")),
+        ]
+        for c in t["claims"]
+    ]
 
 
-_ASSUMPTION_HEAD = ["assumption", "status", "held", "failed", "not checkable",
-                    "claim, conditionally"]
-_CLAIM_HEAD = ["claim", "relation", "bound", "held", "failed", "undecided",
-               "median ratio", "worst ratio"]
+_ASSUMPTION_HEAD = [
+    "assumption",
+    "status",
+    "held",
+    "failed",
+    "not checkable",
+    "claim, conditionally",
+]
+_CLAIM_HEAD = [
+    "claim",
+    "relation",
+    "bound",
+    "held",
+    "failed",
+    "undecided",
+    "median ratio",
+    "worst ratio",
+]
 _VERDICT_HEAD = ["theorem", "tests", "failed tests", *_VERDICTS]
 
 
@@ -105,8 +147,11 @@ def _verdict_cells(v: Mapping[str, Any]) -> list[str]:
 
 
 def _inputs_json(ce: Mapping[str, Any]) -> str:
-    return json.dumps({"seed": ce.get("seed"), "inputs": ce.get("inputs"),
-                       "claims": ce.get("claims")}, indent=1, sort_keys=True)
+    return json.dumps(
+        {"seed": ce.get("seed"), "inputs": ce.get("inputs"), "claims": ce.get("claims")},
+        indent=1,
+        sort_keys=True,
+    )
 
 
 # -- markdown -----------------------------------------------------------------
@@ -148,8 +193,7 @@ def _shown_counterexamples(r: Mapping[str, Any], limit: int) -> tuple[list, int]
 
 
 def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(_md(h) for h in head) + " |",
-             "|" + "---|" * len(head)]
+    lines = ["| " + " | ".join(_md(h) for h in head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -158,24 +202,39 @@ def _md_image(caption: str, file: str) -> str:
     return f"![{_md(caption)}]({quote(file, safe='/')})\n\n*{_md(caption)}*"
 
 
-def render_markdown(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (),
-                    figures: Sequence[Mapping[str, Any]] = ()) -> str:
+def render_markdown(
+    r: Mapping[str, Any],
+    plots: Sequence[Mapping[str, Any]] = (),
+    figures: Sequence[Mapping[str, Any]] = (),
+) -> str:
     out = ["# ncverify report", ""]
     if not r["complete"]:
         out += ["**INCOMPLETE RUN**: " + _md("; ".join(r.get("incomplete_reasons") or [])), ""]
     out += [_md_table(["run", ""], _run_rows(r)), "", "## Verdicts", ""]
-    out += [_md_table(_VERDICT_HEAD, [_verdict_cells(v) for v in r["verdicts"]])
-            if r["verdicts"] else "No evaluation was recorded.", ""]
+    out += [
+        _md_table(_VERDICT_HEAD, [_verdict_cells(v) for v in r["verdicts"]])
+        if r["verdicts"]
+        else "No evaluation was recorded.",
+        "",
+    ]
     out += ["## Counterexamples", ""]
     if not r["counterexamples"]:
         out += ["None found.", ""]
     shown, hidden = _shown_counterexamples(r, _LIMIT)
     for i, ce in enumerate(shown, 1):
         shrunk = " (shrunk: the minimal example hypothesis found)" if ce["shrunk"] else ""
-        out += [f"### {i}. {_md(ce['theorem_id'])}{_md(shrunk)}", "",
-                f"Test {_code(ce['test_id'])}: {_md(ce['reason'])}", "",
-                _fence(_inputs_json(ce), "json"), "", "Reproduce:", "",
-                _fence(ce["reproduce"], "sh"), ""]
+        out += [
+            f"### {i}. {_md(ce['theorem_id'])}{_md(shrunk)}",
+            "",
+            f"Test {_code(ce['test_id'])}: {_md(ce['reason'])}",
+            "",
+            _fence(_inputs_json(ce), "json"),
+            "",
+            "Reproduce:",
+            "",
+            _fence(ce["reproduce"], "sh"),
+            "",
+        ]
     if hidden:
         out += [f"{hidden} more counterexamples (found while shrinking) are in report.json.", ""]
     by_theorem = {p["theorem"]: [] for p in plots}
@@ -183,10 +242,15 @@ def render_markdown(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (
         by_theorem[p["theorem"]].append(p)
     for t in r["theorems"]:
         title = f" {t['title']}" if t["title"] else ""
-        out += [f"## {_md(t['id'])}{_md(title)}", "",
-                f"Provenance: {_md(t['provenance'] or '-')}. Source: {_md(t['source'] or '-')}."
-                + ("" if t["registered"] else " (not in the theorem registry)"), "",
-                "Verdicts: " + ", ".join(f"{k} {t['verdicts'][k]}" for k in _VERDICTS), ""]
+        out += [
+            f"## {_md(t['id'])}{_md(title)}",
+            "",
+            f"Provenance: {_md(t['provenance'] or '-')}. Source: {_md(t['source'] or '-')}."
+            + ("" if t["registered"] else " (not in the theorem registry)"),
+            "",
+            "Verdicts: " + ", ".join(f"{k} {t['verdicts'][k]}" for k in _VERDICTS),
+            "",
+        ]
         if t["assumptions"]:
             out += [_md_table(_ASSUMPTION_HEAD, _assumption_rows(t)), ""]
         if t["claims"]:
@@ -202,6 +266,7 @@ def render_markdown(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (
 
 
 # -- HTML ---------------------------------------------------------------------
+
 
 def _e(x: Any) -> str:
     return html.escape(str(x), quote=True)
@@ -219,8 +284,10 @@ def _html_table(head: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "
 
 def _html_image(caption: str, png: bytes) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img alt="{_e(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(caption)}</figcaption></figure>"
+    )
 
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}
@@ -230,45 +297,66 @@ overflow-x:auto}.bad{color:#a00;font-weight:bold}.ok{color:#060}figure{display:i
 margin:.5em}figcaption{font-size:.8em;max-width:40em}"""
 
 
-def render_html(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (),
-                figures: Sequence[Mapping[str, Any]] = ()) -> str:
-    out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-           "<title>ncverify report</title>", f"<style>{_CSS}</style></head><body>",
-           "<h1>ncverify report</h1>"]
+def render_html(
+    r: Mapping[str, Any],
+    plots: Sequence[Mapping[str, Any]] = (),
+    figures: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    out = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        "<title>ncverify report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>ncverify report</h1>",
+    ]
     if r["complete"]:
         out.append('<p class="ok">Complete run.</p>')
     else:
-        out.append('<p class="bad">INCOMPLETE RUN: '
-                   + _e("; ".join(r.get("incomplete_reasons") or [])) + "</p>")
+        out.append(
+            '<p class="bad">INCOMPLETE RUN: '
+            + _e("; ".join(r.get("incomplete_reasons") or []))
+            + "</p>"
+        )
     out.append(_html_table(["run", ""], _run_rows(r), "run"))
     out.append("<h2>Verdicts</h2>")
-    out.append(_html_table(_VERDICT_HEAD, [_verdict_cells(v) for v in r["verdicts"]], "verdicts")
-               if r["verdicts"] else "<p>No evaluation was recorded.</p>")
+    out.append(
+        _html_table(_VERDICT_HEAD, [_verdict_cells(v) for v in r["verdicts"]], "verdicts")
+        if r["verdicts"]
+        else "<p>No evaluation was recorded.</p>"
+    )
     out.append("<h2>Counterexamples</h2>")
     if not r["counterexamples"]:
         out.append('<p class="ok">None found.</p>')
     shown, hidden = _shown_counterexamples(r, _LIMIT)
     for i, ce in enumerate(shown, 1):
-        shrunk = (' <span class="shrunk">(shrunk: the minimal example hypothesis found)</span>'
-                  if ce["shrunk"] else "")
-        out += [f'<h3 class="bad">{i}. {_e(ce["theorem_id"])}{shrunk}</h3>',
-                f"<p>Test <code>{_e(ce['test_id'])}</code>: {_e(ce['reason'])}</p>",
-                f"<pre>{_e(_inputs_json(ce))}</pre>",
-                f"<p>Reproduce:</p><pre><code>{_e(ce['reproduce'])}</code></pre>"]
+        shrunk = (
+            ' <span class="shrunk">(shrunk: the minimal example hypothesis found)</span>'
+            if ce["shrunk"]
+            else ""
+        )
+        out += [
+            f'<h3 class="bad">{i}. {_e(ce["theorem_id"])}{shrunk}</h3>',
+            f"<p>Test <code>{_e(ce['test_id'])}</code>: {_e(ce['reason'])}</p>",
+            f"<pre>{_e(_inputs_json(ce))}</pre>",
+            f"<p>Reproduce:</p><pre><code>{_e(ce['reproduce'])}</code></pre>",
+        ]
     if hidden:
-        out.append(f"<p>{hidden} more counterexamples (found while shrinking) are in "
-                   "report.json.</p>")
+        out.append(
+            f"<p>{hidden} more counterexamples (found while shrinking) are in report.json.</p>"
+        )
     by_theorem: dict[str, list] = {}
     for p in plots:
         by_theorem.setdefault(p["theorem"], []).append(p)
     for t in r["theorems"]:
         title = f" {t['title']}" if t["title"] else ""
         out.append(f"<h2>{_e(t['id'])}{_e(title)}</h2>")
-        out.append(f"<p>Provenance: {_e(t['provenance'] or '-')}. Source: {_e(t['source'] or '-')}."
-                   + ("" if t["registered"] else " <em>(not in the theorem registry)</em>")
-                   + "</p>")
-        out.append("<p>Verdicts: " + _e(", ".join(f"{k} {t['verdicts'][k]}" for k in _VERDICTS))
-                   + "</p>")
+        out.append(
+            f"<p>Provenance: {_e(t['provenance'] or '-')}. Source: {_e(t['source'] or '-')}."
+            + ("" if t["registered"] else " <em>(not in the theorem registry)</em>")
+            + "</p>"
+        )
+        out.append(
+            "<p>Verdicts: " + _e(", ".join(f"{k} {t['verdicts'][k]}" for k in _VERDICTS)) + "</p>"
+        )
         if t["assumptions"]:
             out.append(_html_table(_ASSUMPTION_HEAD, _assumption_rows(t), "assumptions"))
         if t["claims"]:
@@ -279,8 +367,9 @@ def render_html(r: Mapping[str, Any], plots: Sequence[Mapping[str, Any]] = (),
     failed = [t for t in r["tests"] if t["outcome"] in ("failed", "error")]
     if failed:
         out.append("<h2>Failed tests</h2><ul>")
-        out += [f"<li><code>{_e(t['nodeid'])}</code>: {_e(t.get('message') or '')}</li>"
-                for t in failed]
+        out += [
+            f"<li><code>{_e(t['nodeid'])}</code>: {_e(t.get('message') or '')}</li>" for t in failed
+        ]
         out.append("</ul>")
     if figures:
         out.append("<h2>Figures</h2>")

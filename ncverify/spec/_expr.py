@@ -75,8 +75,11 @@ def _names(text: str, what: str) -> tuple[str, ...]:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise InvalidInput(f"{what}: cannot parse {text!r} ({exc.msg})") from None
-    called = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call)
-              and isinstance(n.func, ast.Name)}
+    called = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
     bad = called - set(_FUNCTIONS)
     if bad:
         raise InvalidInput(
@@ -90,8 +93,10 @@ def _names(text: str, what: str) -> tuple[str, ...]:
 def _sympify(text: str, what: str, *, positive: bool = True):
     import sympy
 
-    local = {name: sympy.Symbol(name, positive=positive) if positive else sympy.Symbol(name)
-             for name in _names(text, what)}
+    local = {
+        name: sympy.Symbol(name, positive=positive) if positive else sympy.Symbol(name)
+        for name in _names(text, what)
+    }
     local.update({f: getattr(sympy, f) for f in _FUNCTIONS})
     try:
         return sympy.sympify(text, locals=local)
@@ -117,8 +122,7 @@ def _split_relation(text: str, what: str) -> tuple[str, str, str]:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
         tree = None
-    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1
-            and type(tree.ops[0]) in ops):
+    if not (isinstance(tree, ast.Compare) and len(tree.ops) == 1 and type(tree.ops[0]) in ops):
         raise InvalidInput(
             f"{what}: {text!r} is not a relation 'lhs OP rhs' with OP one of <, <=, >, >="
         )

@@ -135,13 +135,20 @@ def check_bound_symbolically(claim: Claim) -> SymbolicReport:
         if rel.op in ("<", "<="):
             state = _sign(diff, want_nonneg=True)
             if rel.op == "<" and state == "proved":
-                state = "proved" if (diff.is_positive or sympy.simplify(diff).is_positive) \
+                state = (
+                    "proved"
+                    if (diff.is_positive or sympy.simplify(diff).is_positive)
                     else "undecided"
+                )
         else:
             state = _sign(diff, want_nonneg=False)
             if rel.op == ">" and state == "proved":
-                state = "proved" if (diff.is_negative or sympy.simplify(diff).is_negative) \
+                state = (
+                    "proved"
+                    if (diff.is_negative or sympy.simplify(diff).is_negative)
                     else "undecided"
+                )
         domain_status[cond] = state
-    return SymbolicReport(claim.name, exact_value, exact_status, monotone, claim.domain,
-                          domain_status)
+    return SymbolicReport(
+        claim.name, exact_value, exact_status, monotone, claim.domain, domain_status
+    )

@@ -54,8 +54,12 @@ def _check_dtype(dtype) -> None:
 
 
 def _check_nonneg(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 \
-            or math.isinf(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not value >= 0
+        or math.isinf(value)
+    ):
         raise InvalidArgument(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -166,8 +170,15 @@ def _means_for(geometry: str, seed: int, k: int, p: int) -> torch.Tensor:
     return _etf_rows(seed, k, p)
 
 
-def collapsed_features(*, num_classes, samples_per_class, dim, dtype=torch.float64,
-                       geometry: str = "gaussian", scale: float = 1.0):
+def collapsed_features(
+    *,
+    num_classes,
+    samples_per_class,
+    dim,
+    dtype=torch.float64,
+    geometry: str = "gaussian",
+    scale: float = 1.0,
+):
     """Exactly collapsed ``(Z, y, means)``: ``Z[i] = means[y[i]]``, balanced shuffled labels.
 
     ``geometry``: ``"gaussian"`` (random means), ``"orthogonal"`` (orthonormal rows times
@@ -175,13 +186,29 @@ def collapsed_features(*, num_classes, samples_per_class, dim, dtype=torch.float
     """
     if geometry not in _GEOMETRIES:
         raise InvalidArgument(f"geometry must be one of {_GEOMETRIES}, got {geometry!r}")
-    return labelled_features(num_classes=num_classes, samples_per_class=samples_per_class,
-                             dim=dim, dtype=dtype, noise=0.0, geometry=geometry, scale=scale)
+    return labelled_features(
+        num_classes=num_classes,
+        samples_per_class=samples_per_class,
+        dim=dim,
+        dtype=dtype,
+        noise=0.0,
+        geometry=geometry,
+        scale=scale,
+    )
 
 
-def labelled_features(*, num_classes, samples_per_class, dim, dtype=torch.float64,
-                      noise: float = 0.3, geometry: str = "gaussian", scale: float = 1.0,
-                      balanced: bool = True, offset: float = 0.0):
+def labelled_features(
+    *,
+    num_classes,
+    samples_per_class,
+    dim,
+    dtype=torch.float64,
+    noise: float = 0.3,
+    geometry: str = "gaussian",
+    scale: float = 1.0,
+    balanced: bool = True,
+    offset: float = 0.0,
+):
     """``(Z, y, means)``: class means plus Gaussian within-class noise of std ``noise``.
 
     ``Z[i] = scale·means[y_i] + noise·ξ_i + offset·1``; ``means`` is returned *without*
@@ -195,8 +222,11 @@ def labelled_features(*, num_classes, samples_per_class, dim, dtype=torch.float6
     _check_dtype(dtype)
     noise = _check_nonneg(noise, "noise")
     scale = _check_nonneg(scale, "scale")
-    if isinstance(offset, bool) or not isinstance(offset, (int, float)) or \
-            not math.isfinite(offset):
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, (int, float))
+        or not math.isfinite(offset)
+    ):
         raise InvalidArgument(f"offset must be a finite number, got {offset!r}")
     if geometry not in _GEOMETRIES:
         raise InvalidArgument(f"geometry must be one of {_GEOMETRIES}, got {geometry!r}")

@@ -99,16 +99,21 @@ class ArchitectureSpec:
         from ..nets import PyramidalMLP, make_activation
 
         return PyramidalMLP(
-            self.input_dim, self.widths, self.head_widths, self.num_classes,
+            self.input_dim,
+            self.widths,
+            self.head_widths,
+            self.num_classes,
             make_activation(self.activation, self.gamma),
             seed=self.seed if seed is None else seed,
-            dtype=torch.float64 if dtype is None else dtype, device=device,
+            dtype=torch.float64 if dtype is None else dtype,
+            device=device,
         )
 
 
 def _non_increasing(draw, length: int, lo: int, hi: int) -> list[int]:
-    return sorted(draw(st.lists(st.integers(lo, hi), min_size=length, max_size=length)),
-                  reverse=True)
+    return sorted(
+        draw(st.lists(st.integers(lo, hi), min_size=length, max_size=length)), reverse=True
+    )
 
 
 def architectures(
@@ -139,8 +144,7 @@ def architectures(
         _fixed_int(max_width, "max_width", 2)
     if violation is not None and violation not in VIOLATIONS:
         raise InvalidArgument(
-            f"violation must be None or one of {', '.join(sorted(VIOLATIONS))}; "
-            f"got {violation!r}"
+            f"violation must be None or one of {', '.join(sorted(VIOLATIONS))}; got {violation!r}"
         )
     max_l1 = _fixed_int(max_nonlinear_layers, "max_nonlinear_layers", 1)
     max_l2 = _fixed_int(max_head_layers, "max_head_layers", 1)
@@ -173,8 +177,9 @@ def architectures(
             )
 
     if not any(isinstance(v, st.SearchStrategy) for v in (num_samples, num_classes)):
-        _check_sizes(num_samples, num_classes,
-                     max_width if max_width is not None else max(64, num_samples))
+        _check_sizes(
+            num_samples, num_classes, max_width if max_width is not None else max(64, num_samples)
+        )
 
     @st.composite
     def _arch(draw):
@@ -195,15 +200,20 @@ def architectures(
             j = draw(st.integers(0, len(rest) - 2))
             rest[j] = low = draw(st.integers(K, W - 1))
             rest[j + 1] = draw(st.integers(low + 1, W))
-        widths, head = (n1, *rest[: L1 - 1]), tuple(rest[L1 - 1:])
+        widths, head = (n1, *rest[: L1 - 1]), tuple(rest[L1 - 1 :])
         if violation == "relu":
             activation, gamma = "relu", None
         else:
             activation = "gamma_tanh"
             gamma = draw(st.integers(1, 9)) / 10
         return ArchitectureSpec(
-            input_dim=d, widths=widths, head_widths=head, num_classes=K,
-            activation=activation, gamma=gamma, num_samples=N,
+            input_dim=d,
+            widths=widths,
+            head_widths=head,
+            num_classes=K,
+            activation=activation,
+            gamma=gamma,
+            num_samples=N,
             violations=() if violation is None else (VIOLATIONS[violation],),
             seed=draw(_SEEDS),
         )
@@ -239,8 +249,14 @@ def gaussian_clusters(
         K = _drawn(draw, k_st, "num_classes", 2)
         n = _drawn(draw, n_st, "samples_per_class", 1)
         d = _drawn(draw, d_st, "input_dim", 1)
-        return make_gaussian_clusters(seed=draw(_SEEDS), num_classes=K, samples_per_class=n,
-                                      input_dim=d, cluster_std=cluster_std, center=center)
+        return make_gaussian_clusters(
+            seed=draw(_SEEDS),
+            num_classes=K,
+            samples_per_class=n,
+            input_dim=d,
+            cluster_std=cluster_std,
+            center=center,
+        )
 
     return _clusters()
 
@@ -330,7 +346,7 @@ def training_hyperparameters(
         if lo == hi:
             return st.just(lo)
         return st.floats(math.log10(lo), math.log10(hi)).map(
-            lambda u: min(max(float(f"{10 ** u:.3g}"), lo), hi)
+            lambda u: min(max(float(f"{10**u:.3g}"), lo), hi)
         )
 
     def _steps(s: int) -> int:

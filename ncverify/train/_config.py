@@ -38,8 +38,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def _finite_number(value, name: str, *, positive: bool = False, nonneg: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidInput(f"{name} must be a finite real number, got {value!r}")
     if positive and value <= 0:
         raise InvalidInput(f"{name} must be > 0, got {value!r}")
@@ -185,9 +184,13 @@ class TrainingRun:
     def summary(self) -> dict[str, Any]:
         """JSON-safe summary: config, outcome, initial and final values, wall time."""
         return {
-            "config": self.config.as_dict(), "outcome": self.outcome,
-            "diverged_step": self.diverged_step, "reason": self.reason,
-            "initial": dict(self.initial), "final": dict(self.final),
+            "config": self.config.as_dict(),
+            "outcome": self.outcome,
+            "diverged_step": self.diverged_step,
+            "reason": self.reason,
+            "initial": dict(self.initial),
+            "final": dict(self.final),
             "max_recursion_residual": self.max_recursion_residual,
-            "wall_time": self.wall_time, "steps_done": self.steps_done,
+            "wall_time": self.wall_time,
+            "steps_done": self.steps_done,
         }

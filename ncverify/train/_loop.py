@@ -94,8 +94,7 @@ def _layer_metrics(net, X, y, K):
         W_L = net.head_weights()[-1]
         nc1 = [float(nc1_trace_ratio(Z, y, num_classes=K)) for Z in feats]
         nc2 = [float(nc2_kappa(Z, y, num_classes=K)) for Z in feats]
-        nc3 = float(nc3_cosine(feats[-2], y, W_L, num_classes=K)) if len(feats) >= 2 \
-            else math.nan
+        nc3 = float(nc3_cosine(feats[-2], y, W_L, num_classes=K)) if len(feats) >= 2 else math.nan
     return nc1, nc2, nc3
 
 
@@ -186,16 +185,19 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
         feats0 = net.layer_features(X)
         sq0 = sum(float((p * p).sum()) for p in params)
         loss0 = scale_data * float(((feats0[-1] - Y) ** 2).sum()) + 0.5 * lam * sq0
-        has_widths = callable(getattr(net, "nonlinear_widths", None)) \
-            and net.nonlinear_widths() is not None
+        has_widths = (
+            callable(getattr(net, "nonlinear_widths", None)) and net.nonlinear_widths() is not None
+        )
         sv1 = torch.linalg.svdvals(feats0[0]) if has_widths else None
         eps2_0 = [_eps2(_gram_pair(params[a], params[b])) for a, b in pair_idx]
-    initial = {"loss": loss0,
-               "lambda_F": float(sv1[-1]) if sv1 is not None else math.nan,
-               "Z1_s1": float(sv1[0]) if sv1 is not None else math.nan,
-               "Z1_dim": float(max(feats0[0].shape)) if sv1 is not None else math.nan,
-               "eps2_max": max(eps2_0) if eps2_0 else math.nan,
-               "num_params": float(sum(p.numel() for p in params))}
+    initial = {
+        "loss": loss0,
+        "lambda_F": float(sv1[-1]) if sv1 is not None else math.nan,
+        "Z1_s1": float(sv1[0]) if sv1 is not None else math.nan,
+        "Z1_dim": float(max(feats0[0].shape)) if sv1 is not None else math.nan,
+        "eps2_max": max(eps2_0) if eps2_0 else math.nan,
+        "num_params": float(sum(p.numel() for p in params)),
+    }
     del feats0
     threshold = cfg.divergence_factor * max(loss0, torch.finfo(dtype).tiny)
     check_every = min(cfg.record_every, 100)
@@ -222,9 +224,11 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
                     v = float(window[first - checked])
                     data_hist.append(window[: first - checked + 1].cpu().numpy())
                     outcome, diverged_step = "diverged", first
-                    reason = (f"diverged at step {first}: data loss {v:.3g} "
-                              + ("is not finite" if not math.isfinite(v) else
-                                 f"> {cfg.divergence_factor:g} x initial loss {loss0:.3g}"))
+                    reason = f"diverged at step {first}: data loss {v:.3g} " + (
+                        "is not finite"
+                        if not math.isfinite(v)
+                        else f"> {cfg.divergence_factor:g} x initial loss {loss0:.3g}"
+                    )
                     break
                 data_hist.append(window.cpu().numpy())
                 checked = t + 1
@@ -271,11 +275,23 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
             resid = resid[:diverged_step]
     else:
         resid = np.zeros(0)
-    max_resid = float(np.nanmax(resid)) if resid.size and not np.isnan(resid).all() \
+    max_resid = (
+        float(np.nanmax(resid))
+        if resid.size and not np.isnan(resid).all()
         else (0.0 if P else math.nan)
+    )
     if outcome == "completed":
-        final = _final_measurements(net, X, y, K, params, grads, cfg, float(data.detach()),
-                                    [(params[a], params[b]) for a, b in pair_idx])
+        final = _final_measurements(
+            net,
+            X,
+            y,
+            K,
+            params,
+            grads,
+            cfg,
+            float(data.detach()),
+            [(params[a], params[b]) for a, b in pair_idx],
+        )
         final["nc1_penultimate"] = met_nc1[-1][-2] if nl >= 2 else math.nan
         final["nc2_penultimate"] = met_nc2[-1][-2] if nl >= 2 else math.nan
         final["nc3"] = met_nc3[-1]
@@ -296,8 +312,17 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return TrainingRun(
-        config=cfg, outcome=outcome, diverged_step=diverged_step, reason=reason,
-        initial=initial, final=final, trajectory=traj, max_recursion_residual=max_resid,
-        wall_time=time.perf_counter() - t_start, steps_done=steps_done,
-        network=net, X=X, y=y,
+        config=cfg,
+        outcome=outcome,
+        diverged_step=diverged_step,
+        reason=reason,
+        initial=initial,
+        final=final,
+        trajectory=traj,
+        max_recursion_residual=max_resid,
+        wall_time=time.perf_counter() - t_start,
+        steps_done=steps_done,
+        network=net,
+        X=X,
+        y=y,
     )

@@ -20,8 +20,15 @@ class Recursion:
     ``C`` keeps the buffers under ``budget`` bytes (``C ≥ 1``).
     """
 
-    def __init__(self, heads: list[torch.Tensor], c2: float, eta2: float, *,
-                 budget: int = 32 * 2**20, max_chunk: int = 100):
+    def __init__(
+        self,
+        heads: list[torch.Tensor],
+        c2: float,
+        eta2: float,
+        *,
+        budget: int = 32 * 2**20,
+        max_chunk: int = 100,
+    ):
         per_slot = 2 * sum(W.numel() for W in heads) * heads[0].element_size()
         self.C = int(max(1, min(max_chunk, budget // per_slot - 1)))
         self.W = [W.new_zeros((self.C + 1, *W.shape)) for W in heads]
@@ -50,16 +57,18 @@ class Recursion:
 
     @staticmethod
     def _gram(lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(torch.bmm(upper.transpose(1, 2), upper), lower,
-                             lower.transpose(1, 2), alpha=-1.0)
+        return torch.baddbmm(
+            torch.bmm(upper.transpose(1, 2), upper), lower, lower.transpose(1, 2), alpha=-1.0
+        )
 
     @torch.no_grad()
     def flush(self) -> None:
         """Check the filled slots ``0..j−1`` (``j − 1`` transitions); keep the last slot."""
         j = self.j
         if j >= 2:
-            sq = torch.stack([torch.linalg.vector_norm(B[1:j], dim=(1, 2)).square()
-                              for B in self.W], dim=1)
+            sq = torch.stack(
+                [torch.linalg.vector_norm(B[1:j], dim=(1, 2)).square() for B in self.W], dim=1
+            )
             rel = []
             for k in range(len(self.W) - 1):
                 D = self._gram(self.W[k][:j], self.W[k + 1][:j])

@@ -52,12 +52,10 @@ def hessian_vector_product(net, X, y, weight_decay: float):
     params = [p for p in net.parameters() if p.requires_grad]
     K = net.num_classes
     Y = torch.nn.functional.one_hot(y.to(torch.int64), K).to(dtype=X.dtype, device=X.device)
-    grads = torch.autograd.grad(_loss(net, X, Y, weight_decay, params), params,
-                                create_graph=True)
+    grads = torch.autograd.grad(_loss(net, X, Y, weight_decay, params), params, create_graph=True)
 
     def hvp(vectors):
-        return list(torch.autograd.grad(grads, params, grad_outputs=vectors,
-                                        retain_graph=True))
+        return list(torch.autograd.grad(grads, params, grad_outputs=vectors, retain_graph=True))
 
     return hvp, params
 
@@ -85,8 +83,9 @@ def _power(hvp, v, shift: float, tol: float, max_iter: int):
     return lam, v, max_iter, False
 
 
-def sharpness(net, X, y, weight_decay: float, *, seed: int = 0, tol: float = 1e-6,
-              max_iter: int = 500) -> Sharpness:
+def sharpness(
+    net, X, y, weight_decay: float, *, seed: int = 0, tol: float = 1e-6, max_iter: int = 500
+) -> Sharpness:
     r"""``λ_max(∇²L_λ(θ))`` at the current parameters of ``net`` (spec §5, JSWM Prop. 5.3).
 
     ``X`` ``(N, d)``, ``y`` ``(N,)``; computed in the network's dtype on its device (pass a
@@ -97,8 +96,9 @@ def sharpness(net, X, y, weight_decay: float, *, seed: int = 0, tol: float = 1e-
         raise InvalidInput(f"tol must be a float in (0, 1), got {tol!r}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 2:
         raise InvalidInput(f"max_iter must be an integer >= 2, got {max_iter!r}")
-    if not (isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay)
-            and weight_decay >= 0):
+    if not (
+        isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0
+    ):
         raise InvalidInput(f"weight_decay must be a finite number >= 0, got {weight_decay!r}")
     hvp, params = hessian_vector_product(net, X, y, float(weight_decay))
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
@@ -115,5 +115,6 @@ def sharpness(net, X, y, weight_decay: float, *, seed: int = 0, tol: float = 1e-
     Hv = [h / nv for h in Hv]
     r = [h - mu * x for h, x in zip(Hv, v, strict=True)]
     residual = float(torch.sqrt(_dot(r, r))) / max(abs(mu), 1e-300)
-    return Sharpness(value=mu, iterations=total, converged=conv, residual=residual,
-                     seed=int(seed), tol=tol)
+    return Sharpness(
+        value=mu, iterations=total, converged=conv, residual=residual, seed=int(seed), tol=tol
+    )

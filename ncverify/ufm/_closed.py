@@ -37,8 +37,10 @@ __all__ = [
 def _check_classes(K, n) -> tuple[int, int]:
     for name, value, low in (("K", K, 2), ("n", n, 1)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise InvalidInput(f"{name}={value!r} must be an integer (number of "
-                               f"{'classes' if name == 'K' else 'samples per class'})")
+            raise InvalidInput(
+                f"{name}={value!r} must be an integer (number of "
+                f"{'classes' if name == 'K' else 'samples per class'})"
+            )
         if value < low:
             raise InvalidInput(f"{name}={value!r} must be >= {low}")
     return int(K), int(n)
@@ -52,8 +54,10 @@ def _check_lambda(name: str, value) -> float:
     except (TypeError, ValueError):
         raise InvalidInput(f"{name}={value!r} is not a real number") from None
     if not (math.isfinite(x) and x > 0):
-        raise InvalidInput(f"{name}={value!r} must be a finite positive regularisation "
-                           f"strength (the UFM optimum is unbounded/degenerate at λ <= 0)")
+        raise InvalidInput(
+            f"{name}={value!r} must be a finite positive regularisation "
+            f"strength (the UFM optimum is unbounded/degenerate at λ <= 0)"
+        )
     return x
 
 
@@ -107,8 +111,19 @@ def _mse(K, n, lambda_W, lambda_H, bias: bool) -> MSEOptimum:
     h_norm_sq = s * math.sqrt(lw / (n * lh)) * shape
     if bias:
         value *= (K - 1) / K
-    return MSEOptimum(K=K, n=n, lambda_W=lw, lambda_H=lh, bias=bias, c=c, s=s, value=value,
-                      w_norm_sq=w_norm_sq, h_norm_sq=h_norm_sq, collapsed=c < 1)
+    return MSEOptimum(
+        K=K,
+        n=n,
+        lambda_W=lw,
+        lambda_H=lh,
+        bias=bias,
+        c=c,
+        s=s,
+        value=value,
+        w_norm_sq=w_norm_sq,
+        h_norm_sq=h_norm_sq,
+        collapsed=c < 1,
+    )
 
 
 def two_factor_mse_optimum(K: int, n: int, lambda_W: float, lambda_H: float) -> MSEOptimum:
@@ -179,5 +194,13 @@ def ce_optimum(K: int, n: int, lambda_W: float, lambda_H: float) -> CEOptimum:
     lh = _check_lambda("lambda_H", lambda_H)
     c = math.sqrt(n * lw * lh)
     a = math.log((1 - c * (K - 1)) / c) if c * K < 1 else 0.0
-    return CEOptimum(K=K, n=n, lambda_W=lw, lambda_H=lh, c=c, a_star=a,
-                     value=ce_reduced_objective(a, K, c), collapsed=c * K < 1)
+    return CEOptimum(
+        K=K,
+        n=n,
+        lambda_W=lw,
+        lambda_H=lh,
+        c=c,
+        a_star=a,
+        value=ce_reduced_objective(a, K, c),
+        collapsed=c * K < 1,
+    )

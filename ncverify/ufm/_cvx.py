@@ -95,8 +95,9 @@ class Certificate:
     Z: np.ndarray = field(repr=False, compare=False)
 
 
-def estimate_certificate_bytes(loss: str, K: int, n: int, *, reduced: bool = True,
-                               solver: str = "SCS") -> int:
+def estimate_certificate_bytes(
+    loss: str, K: int, n: int, *, reduced: bool = True, solver: str = "SCS"
+) -> int:
     """Upper estimate of the memory (bytes) of a certificate, computed from K, n only.
 
     ``d`` = rows + cols of ``Z``; the nuclear norm is an SDP block of order ``d``
@@ -134,22 +135,34 @@ def solve_checked(problem, solver: str, **options) -> tuple[str, bool, float, in
         raise SolverFailed(
             f"{solver} failed ({exc}); try more iterations (max_iters), a looser tol, "
             f"or the other solver ({' or '.join(s for s in SOLVERS if s != solver)})",
-            solver=solver, status="solver_error") from exc
+            solver=solver,
+            status="solver_error",
+        ) from exc
     status = problem.status
     stats = problem.solver_stats
     solve_time = float(stats.solve_time) if stats and stats.solve_time is not None else math.nan
     iters = int(stats.num_iters) if stats and stats.num_iters is not None else None
-    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE, cp.UNBOUNDED,
-                  cp.UNBOUNDED_INACCURATE, "infeasible_or_unbounded"):
+    if status in (
+        cp.INFEASIBLE,
+        cp.INFEASIBLE_INACCURATE,
+        cp.UNBOUNDED,
+        cp.UNBOUNDED_INACCURATE,
+        "infeasible_or_unbounded",
+    ):
         raise SolverFailed(
             f"{solver} returned status {status!r}: the problem has no finite optimum as "
             f"formulated; check the formulation (a UFM objective is always feasible and "
             f"bounded below) or rerun with tighter tol / the other solver",
-            solver=solver, status=status)
+            solver=solver,
+            status=status,
+        )
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE, cp.USER_LIMIT) or problem.value is None:
-        raise SolverFailed(f"{solver} returned status {status!r} without a usable solution; "
-                           f"try more iterations (max_iters) or the other solver",
-                           solver=solver, status=str(status))
+        raise SolverFailed(
+            f"{solver} returned status {status!r} without a usable solution; "
+            f"try more iterations (max_iters) or the other solver",
+            solver=solver,
+            status=str(status),
+        )
     return status, status != cp.OPTIMAL, solve_time, iters
 
 
@@ -197,10 +210,20 @@ def _ce_certificate(Z, T, nu) -> tuple[float, float]:
     return primal, best
 
 
-def certify_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
-                solver: str = "SCS", reduced: bool = True, tol: float = 1e-8,
-                max_iters: int = 100_000, max_bytes: int = DEFAULT_MAX_BYTES,
-                **solver_options: Any) -> Certificate:
+def certify_ufm(
+    loss: str,
+    K: int,
+    n: int,
+    lambda_W: float,
+    lambda_H: float,
+    *,
+    solver: str = "SCS",
+    reduced: bool = True,
+    tol: float = 1e-8,
+    max_iters: int = 100_000,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    **solver_options: Any,
+) -> Certificate:
     """Solve the convex UFM ``loss`` ("mse", "mse_bias", "ce") with cvxpy and certify it.
 
     ``reduced=True`` solves the K×K class-level problem (module docstring: the
@@ -217,8 +240,10 @@ def certify_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
     if loss not in LOSSES:
         raise InvalidInput(f"loss={loss!r}; expected one of {', '.join(LOSSES)}")
     if solver not in SOLVERS:
-        raise InvalidInput(f"solver={solver!r}; expected one of {', '.join(SOLVERS)} "
-                           f"(both handle the PSD and exponential cones the certificates need)")
+        raise InvalidInput(
+            f"solver={solver!r}; expected one of {', '.join(SOLVERS)} "
+            f"(both handle the PSD and exponential cones the certificates need)"
+        )
     if not (isinstance(tol, float | int) and 0 < tol < 1):
         raise InvalidInput(f"tol={tol!r} must be in (0, 1)")
     if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
@@ -228,13 +253,15 @@ def certify_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
         raise ProblemTooLarge(
             f"unreduced K×N certificate with K={K}, N={N} (K·N={K * N}) exceeds the cap "
             f"K·N <= {UNREDUCED_MAX_ENTRIES}; use reduced=True (same optimum by the "
-            f"within-class symmetry argument)")
+            f"within-class symmetry argument)"
+        )
     need = estimate_certificate_bytes(loss, K, n, reduced=reduced, solver=solver)
     if need > max_bytes:
         raise ProblemTooLarge(
             f"{solver} certificate for loss={loss!r}, K={K}, n={n}, reduced={reduced} needs "
             f"about {need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); use "
-            f"reduced=True, solver='SCS', a smaller K, or raise max_bytes deliberately")
+            f"reduced=True, solver='SCS', a smaller K, or raise max_bytes deliberately"
+        )
 
     with _single_threaded_blas():
         return _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options)
@@ -281,18 +308,38 @@ def _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options
         opts = dict(tol_gap_abs=tol, tol_gap_rel=tol, tol_feas=tol, max_iter=max_iters)
     opts.update(solver_options)
     status, inaccurate, solve_time, iters = solve_checked(problem, solver, **opts)
-    setup_time = max(0.0, time.perf_counter() - t0 - (solve_time if solve_time == solve_time
-                                                      else 0.0))
+    setup_time = max(
+        0.0, time.perf_counter() - t0 - (solve_time if solve_time == solve_time else 0.0)
+    )
     Z = np.asarray(Zv.value, dtype=np.float64)
     if not np.all(np.isfinite(Z)):
-        raise SolverFailed(f"{solver} returned a non-finite Z with status {status!r}; try more "
-                           f"iterations or the other solver", solver=solver, status=status)
+        raise SolverFailed(
+            f"{solver} returned a non-finite Z with status {status!r}; try more "
+            f"iterations or the other solver",
+            solver=solver,
+            status=status,
+        )
     if loss == "ce":
         primal, dual = _ce_certificate(Z, T, nu)
     else:
         primal, dual = _mse_certificate(Z, T, nu * cols, center=(loss == "mse_bias"))
-    return Certificate(loss=loss, K=K, n=n, lambda_W=lw, lambda_H=lh, reduced=reduced,
-                       value=primal, solver_value=float(problem.value), dual_bound=dual,
-                       gap=primal - dual, solver=solver, status=status, inaccurate=inaccurate,
-                       solve_time=solve_time, setup_time=setup_time, iterations=iters,
-                       tol=float(tol), Z=Z)
+    return Certificate(
+        loss=loss,
+        K=K,
+        n=n,
+        lambda_W=lw,
+        lambda_H=lh,
+        reduced=reduced,
+        value=primal,
+        solver_value=float(problem.value),
+        dual_bound=dual,
+        gap=primal - dual,
+        solver=solver,
+        status=status,
+        inaccurate=inaccurate,
+        solve_time=solve_time,
+        setup_time=setup_time,
+        iterations=iters,
+        tol=float(tol),
+        Z=Z,
+    )

@@ -110,8 +110,10 @@ def deep_linear_optimum(K: int, n: int, lambdas: Sequence) -> DeepOptimum:
         raise InvalidInput(f"lambdas={lambdas!r} must be a sequence of m >= 2 positive numbers")
     m = len(lambdas)
     if not 2 <= m <= MAX_DEPTH:
-        raise InvalidInput(f"len(lambdas)={m}: the deep linear UFM needs 2 <= m <= {MAX_DEPTH} "
-                           f"factors (one λ per factor, H included)")
+        raise InvalidInput(
+            f"len(lambdas)={m}: the deep linear UFM needs 2 <= m <= {MAX_DEPTH} "
+            f"factors (one λ per factor, H included)"
+        )
     lam = [_exact(f"lambdas[{i}]", v) for i, v in enumerate(lambdas)]
     r = sympy.Integer(K) ** m * n * sympy.Mul(*lam)
     q = sympy.Rational(m - 2, m - 1)
@@ -123,22 +125,31 @@ def deep_linear_optimum(K: int, n: int, lambdas: Sequence) -> DeepOptimum:
         isolated = poly.intervals(inf=0, sup=1)
         refined = [poly.refine_root(a, b, eps=eps) for (a, b), _mult in isolated]
     except (sympy.polys.polyerrors.PolynomialError, ValueError) as exc:  # pragma: no cover
-        raise SolverFailed(f"sympy real-root isolation of R(x) = x^{m-2}(1-x)^{m} - {r} "
-                           f"failed: {exc}; try rational lambdas", solver="sympy",
-                           status="error") from exc
+        raise SolverFailed(
+            f"sympy real-root isolation of R(x) = x^{m - 2}(1-x)^{m} - {r} "
+            f"failed: {exc}; try rational lambdas",
+            solver="sympy",
+            status="error",
+        ) from exc
     refined = [(a, b) for a, b in refined if 0 < (a + b) / 2 < 1]
     roots = sorted(float((a + b) / 2) for a, b in refined)
     tie = bool(r == r_star)
     collapsed = bool(r <= r_star)
     if collapsed:
         if not refined:  # pragma: no cover - impossible: R(q) <= 0 < ... has a root >= q
-            raise SolverFailed(f"no root of R in (0,1) although r={r} <= r*={r_star}",
-                               solver="sympy", status="no_root")
+            raise SolverFailed(
+                f"no root of R in (0,1) although r={r} <= r*={r_star}",
+                solver="sympy",
+                status="no_root",
+            )
         a, b = max(refined, key=lambda ab: ab[0])
         if b < q:  # r <= r* puts the largest root at or right of q
-            raise SolverFailed(f"largest root interval [{a}, {b}] lies left of q={q} although "
-                               f"r <= r*: inconsistent root isolation", solver="sympy",
-                               status="inconsistent")
+            raise SolverFailed(
+                f"largest root interval [{a}, {b}] lies left of q={q} although "
+                f"r <= r*: inconsistent root isolation",
+                solver="sympy",
+                status="inconsistent",
+            )
         x = float((a + b) / 2)
         interval = (Fraction(int(a.p), int(a.q)), Fraction(int(b.p), int(b.q)))
     else:
@@ -152,6 +163,18 @@ def deep_linear_optimum(K: int, n: int, lambdas: Sequence) -> DeepOptimum:
     t = x * math.sqrt(n)
     c = math.exp(sum(math.log(v) for v in lam_f) / m)
     norms = tuple(K * c * t ** (2 / m) / v for v in lam_f)
-    return DeepOptimum(K=K, n=n, lambdas=lam_f, m=m, beta=beta, beta_star=beta_star, x=x,
-                       value=value, collapsed=collapsed, tie=tie, stationary_x=tuple(roots),
-                       x_interval=interval, factor_norm_sq=norms)
+    return DeepOptimum(
+        K=K,
+        n=n,
+        lambdas=lam_f,
+        m=m,
+        beta=beta,
+        beta_star=beta_star,
+        x=x,
+        value=value,
+        collapsed=collapsed,
+        tie=tie,
+        stationary_x=tuple(roots),
+        x_interval=interval,
+        factor_norm_sq=norms,
+    )

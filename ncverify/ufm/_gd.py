@@ -78,9 +78,11 @@ class UFMFit:
         from ..metrics import nc1_trace_ratio, nc2_etf_distance, nc2_kappa
 
         Z, y = self.features, self.labels
-        return {"nc1": nc1_trace_ratio(Z, y, num_classes=self.K),
-                "kappa": nc2_kappa(Z, y, num_classes=self.K),
-                "etf_distance": nc2_etf_distance(Z, y, num_classes=self.K)}
+        return {
+            "nc1": nc1_trace_ratio(Z, y, num_classes=self.K),
+            "kappa": nc2_kappa(Z, y, num_classes=self.K),
+            "etf_distance": nc2_etf_distance(Z, y, num_classes=self.K),
+        }
 
     @property
     def logits(self):
@@ -129,20 +131,37 @@ def gd_step_size(factors, lambdas, Y, *, bias: bool = False) -> float:
     for M in factors[1:]:
         Z = M @ Z
     R = float(torch.linalg.matrix_norm(Z - Y, ord=2))
-    blocks = [math.prod(norms[:i] + norms[i + 1:]) ** 2 for i in range(m)]
-    pairs = [math.prod(v for k, v in enumerate(norms) if k not in (i, j))
-             for i in range(m) for j in range(i + 1, m)]
+    blocks = [math.prod(norms[:i] + norms[i + 1 :]) ** 2 for i in range(m)]
+    pairs = [
+        math.prod(v for k, v in enumerate(norms) if k not in (i, j))
+        for i in range(m)
+        for j in range(i + 1, m)
+    ]
     L = max(lambdas) + (sum(blocks) + (m - 1) * R * max(pairs)) / N
     if bias:
         L += 1.0 + math.sqrt(max(blocks) / N)
     return 1.0 / L
 
 
-def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
-            hidden_lambdas: Sequence[float] = (), bias: bool = False, width: int | None = None,
-            method: str = "lbfgs", max_steps: int = 2000, grad_tol: float = 1e-11,
-            step_size: float | None = None, seed: int = 0, device="cpu",
-            init_scale: float = 1.0, max_bytes: int = 2 * 1024**3) -> UFMFit:
+def fit_ufm(
+    loss: str,
+    K: int,
+    n: int,
+    lambda_W: float,
+    lambda_H: float,
+    *,
+    hidden_lambdas: Sequence[float] = (),
+    bias: bool = False,
+    width: int | None = None,
+    method: str = "lbfgs",
+    max_steps: int = 2000,
+    grad_tol: float = 1e-11,
+    step_size: float | None = None,
+    seed: int = 0,
+    device="cpu",
+    init_scale: float = 1.0,
+    max_bytes: int = 2 * 1024**3,
+) -> UFMFit:
     """Train the UFM ``loss`` ("mse" or "ce") in float64 from a seeded random start.
 
     ``width`` = feature dimension p (default K; every hidden layer has width p).
@@ -165,14 +184,18 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
     if loss not in ("mse", "ce"):
         raise InvalidInput(f"loss={loss!r}; expected 'mse' or 'ce'")
     if bias and (loss != "mse" or hl):
-        raise InvalidInput("bias=True is supported for the two-factor MSE UFM only "
-                           f"(got loss={loss!r}, {len(hl)} hidden layers)")
+        raise InvalidInput(
+            "bias=True is supported for the two-factor MSE UFM only "
+            f"(got loss={loss!r}, {len(hl)} hidden layers)"
+        )
     if method not in METHODS:
         raise InvalidInput(f"method={method!r}; expected one of {', '.join(METHODS)}")
     p = K if width is None else width
     if isinstance(p, bool) or not isinstance(p, int) or p < K:
-        raise InvalidInput(f"width={width!r} must be an integer >= K={K} (the optimum has "
-                           f"rank K; a narrower model cannot reach it)")
+        raise InvalidInput(
+            f"width={width!r} must be an integer >= K={K} (the optimum has "
+            f"rank K; a narrower model cannot reach it)"
+        )
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise InvalidInput(f"max_steps={max_steps!r} must be a positive integer")
     if step_size is not None and not (math.isfinite(step_size) and step_size > 0):
@@ -182,7 +205,8 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
         raise ProblemTooLarge(
             f"UFM training with K={K}, n={n}, width={p}, m={2 + len(hl)} needs about "
             f"{need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); reduce n or "
-            f"width, or raise max_bytes deliberately")
+            f"width, or raise max_bytes deliberately"
+        )
     dev = torch.device(device)
     # These problems are tiny (K×N ≤ a few thousand entries): intra-op threads only add
     # contention (measured 100× slower on a loaded 2-core machine), so run single-threaded
@@ -190,14 +214,30 @@ def fit_ufm(loss: str, K: int, n: int, lambda_W: float, lambda_H: float, *,
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _fit(loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size,
-                    seed, dev, init_scale)
+        return _fit(
+            loss,
+            K,
+            n,
+            lw,
+            lh,
+            hl,
+            bias,
+            method,
+            p,
+            max_steps,
+            grad_tol,
+            step_size,
+            seed,
+            dev,
+            init_scale,
+        )
     finally:
         torch.set_num_threads(threads)
 
 
-def _fit(loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size, seed, dev,
-         init_scale):
+def _fit(
+    loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size, seed, dev, init_scale
+):
     import torch
 
     dt = torch.float64
@@ -236,13 +276,22 @@ def _fit(loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size
         if not math.isfinite(v) or v > limit:
             raise TrainingDiverged(
                 f"UFM {method} diverged at step {count[0]}: objective {v!r} (initial {f0:.3g}); "
-                f"reduce step_size (used {eta!r}) or use method='lbfgs'", step=count[0])
+                f"reduce step_size (used {eta!r}) or use method='lbfgs'",
+                step=count[0],
+            )
 
     eta = None
     if method == "lbfgs":
-        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=max_steps, max_eval=4 * max_steps,
-                                tolerance_grad=grad_tol, tolerance_change=0.0, history_size=50,
-                                line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(
+            params,
+            lr=1.0,
+            max_iter=max_steps,
+            max_eval=4 * max_steps,
+            tolerance_grad=grad_tol,
+            tolerance_change=0.0,
+            history_size=50,
+            line_search_fn="strong_wolfe",
+        )
 
         def closure():
             opt.zero_grad()
@@ -255,8 +304,9 @@ def _fit(loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size
         count[0] = int(opt.state[opt._params[0]]["n_iter"])
     else:
         with torch.no_grad():
-            eta = (step_size if step_size is not None
-                   else gd_step_size(factors, lambdas, Y, bias=bias))
+            eta = (
+                step_size if step_size is not None else gd_step_size(factors, lambdas, Y, bias=bias)
+            )
         for count[0] in range(1, max_steps + 1):  # count[0] is read by check()
             for P in params:
                 P.grad = None
@@ -277,8 +327,24 @@ def _fit(loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size
     gmax = max(float(P.grad.abs().max()) for P in params)
     with torch.no_grad():
         det = [P.detach() for P in params]
-    return UFMFit(loss=loss, K=K, n=n, lambda_W=lw, lambda_H=lh, hidden_lambdas=hl, bias=bias,
-                  method=method, seed=int(seed), steps=count[0], objective=float(f.detach()),
-                  grad_max=gmax, converged=gmax <= grad_tol, step_size=eta,
-                  features=det[0].T, labels=y, W=det[m - 1], hidden=tuple(det[1:m - 1]),
-                  b=det[m] if bias else None)
+    return UFMFit(
+        loss=loss,
+        K=K,
+        n=n,
+        lambda_W=lw,
+        lambda_H=lh,
+        hidden_lambdas=hl,
+        bias=bias,
+        method=method,
+        seed=int(seed),
+        steps=count[0],
+        objective=float(f.detach()),
+        grad_max=gmax,
+        converged=gmax <= grad_tol,
+        step_size=eta,
+        features=det[0].T,
+        labels=y,
+        W=det[m - 1],
+        hidden=tuple(det[1 : m - 1]),
+        b=det[m] if bias else None,
+    )

@@ -33,12 +33,14 @@ class SymbolicCheck:
 
     @property
     def ok(self) -> bool:
-        return (all(r == "0" for _, r in self.residuals)
-                and all(c == "True" for _, c in self.conditions))
+        return all(r == "0" for _, r in self.residuals) and all(
+            c == "True" for _, c in self.conditions
+        )
 
     def failures(self) -> list[str]:
-        return ([f"{k}: {v} != 0" for k, v in self.residuals if v != "0"]
-                + [f"{k}: {v}" for k, v in self.conditions if v != "True"])
+        return [f"{k}: {v} != 0" for k, v in self.residuals if v != "0"] + [
+            f"{k}: {v}" for k, v in self.conditions if v != "True"
+        ]
 
 
 def _res(label, expr):
@@ -90,17 +92,22 @@ def _two_factor_like(bias: bool) -> SymbolicCheck:
             _res("optimal value - w(c - c^2/2)", phi.subs(at) - value),
             _res("Phi(0) - value - w(1-c)^2/2", w / 2 - value - w * (1 - c) ** 2 / 2),
             _res("Phi - Phi(0) - SOS form (any c)", phi2 - w / 2 - sos),
-            _res("nuclear prox: d/dt[(sqrt n - t)^2/(2N) + mu t] at t = s sqrt n",
-                 (-(sp.sqrt(n) - (1 - c) * sp.sqrt(n)) / (n * K)
-                  + sp.sqrt(lw * lh))),
+            _res(
+                "nuclear prox: d/dt[(sqrt n - t)^2/(2N) + mu t] at t = s sqrt n",
+                (-(sp.sqrt(n) - (1 - c) * sp.sqrt(n)) / (n * K) + sp.sqrt(lw * lh)),
+            ),
         ),
         conditions=(
             _cond("Hessian trace > 0", sp.simplify(hess.trace()).is_positive),
             _cond("Hessian det > 0", sp.factor(sp.simplify(hess.det())).is_positive),
-            _cond("w(1-c)^2/2 > 0 for c < 1 (nonzero optimum strictly better)",
-                  (w * (1 - c) ** 2 / 2).is_positive),
-            _cond("x^2/2 + (c'-1)x >= 0 for x >= 0, c' >= 1 (zero optimal past threshold)",
-                  sp.simplify((x**2 / 2 + (cc - 1) * x).subs(cc, 1 + u)).is_nonnegative),
+            _cond(
+                "w(1-c)^2/2 > 0 for c < 1 (nonzero optimum strictly better)",
+                (w * (1 - c) ** 2 / 2).is_positive,
+            ),
+            _cond(
+                "x^2/2 + (c'-1)x >= 0 for x >= 0, c' >= 1 (zero optimal past threshold)",
+                sp.simplify((x**2 / 2 + (cc - 1) * x).subs(cc, 1 + u)).is_nonnegative,
+            ),
         ),
     )
 
@@ -153,19 +160,28 @@ def verify_deep_stationarity(m: int) -> SymbolicCheck:
         name=f"deep_linear_m{m}",
         residuals=(
             _res("g'(u) - (m u/N) p(u)", sp.expand(sp.diff(g, u) - m * u / N * poly)),
-            _res("p(n^(1/2m) v) - n^((m-1)/m)(v^(2m-2) - v^(m-2) + beta)",
-                 sp.expand(sub - n ** sp.Rational(m - 1, m)
-                           * (v ** (2 * m - 2) - v ** (m - 2) + beta))),
-            _res("K g at root - (1-x)(1+(m-1)x)/2",
-                 sp.expand(at_root - ((1 - xs) * (1 + (m - 1) * xs) / 2).subs(xs, v**m))),
-            _res("value at x = (m-2)/(m-1) minus 1/2",
-                 ((1 - xs) * (1 + (m - 1) * xs) / 2).subs(xs, q) - sp.Rational(1, 2)),
+            _res(
+                "p(n^(1/2m) v) - n^((m-1)/m)(v^(2m-2) - v^(m-2) + beta)",
+                sp.expand(
+                    sub - n ** sp.Rational(m - 1, m) * (v ** (2 * m - 2) - v ** (m - 2) + beta)
+                ),
+            ),
+            _res(
+                "K g at root - (1-x)(1+(m-1)x)/2",
+                sp.expand(at_root - ((1 - xs) * (1 + (m - 1) * xs) / 2).subs(xs, v**m)),
+            ),
+            _res(
+                "value at x = (m-2)/(m-1) minus 1/2",
+                ((1 - xs) * (1 + (m - 1) * xs) / 2).subs(xs, q) - sp.Rational(1, 2),
+            ),
         ),
         conditions=(
             # At the threshold root the polynomial v^{2m-2} - v^{m-2} + β is increasing
             # (β - h(v) crosses from negative to positive): a local minimum of g.
-            _cond("dh/dv < 0 at the threshold root (local minimum)",
-                  bool(sp.nsimplify(slope_at_q).evalf(50) < 0)),
+            _cond(
+                "dh/dv < 0 at the threshold root (local minimum)",
+                bool(sp.nsimplify(slope_at_q).evalf(50) < 0),
+            ),
         ),
     )
 
@@ -186,8 +202,7 @@ def verify_ce_closed_form() -> SymbolicCheck:
     # concrete K = 3 reduction from the K×K objective
     K3 = 3
     Zb = a * (sp.eye(K3) - sp.ones(K3, K3) / K3)
-    ce = sum(sp.log(sum(sp.exp(Zb[j, i]) for j in range(K3))) - Zb[i, i]
-             for i in range(K3)) / K3
+    ce = sum(sp.log(sum(sp.exp(Zb[j, i]) for j in range(K3))) - Zb[i, i] for i in range(K3)) / K3
     eig = Zb.eigenvals()
     nuclear = sum(abs(ev) * mult for ev, mult in eig.items())
     f3 = f.subs(k, 1)
@@ -196,14 +211,18 @@ def verify_ce_closed_form() -> SymbolicCheck:
         residuals=(
             _res("f'(a*)", fp.subs(a, a_star)),
             _res("f'(0) - (K-1)(c - 1/K)", fp.subs(a, 0) - (K - 1) * (c - 1 / K)),
-            _res("f''(a) - (K-1)e^-a/(1+(K-1)e^-a)^2",
-                 fpp - (K - 1) * sp.exp(-a) / (1 + (K - 1) * sp.exp(-a)) ** 2),
-            _res("exp(a*) - 1 - (1 - cK)/c  (a* > 0 iff c < 1/K)",
-                 sp.exp(a_star) - 1 - (1 - c * K) / c),
-            _res("K=3: class-level objective at a(I - 11^T/K) - f(a)",
-                 sp.expand_log(sp.simplify(ce + c * nuclear - f3), force=True)),
+            _res(
+                "f''(a) - (K-1)e^-a/(1+(K-1)e^-a)^2",
+                fpp - (K - 1) * sp.exp(-a) / (1 + (K - 1) * sp.exp(-a)) ** 2,
+            ),
+            _res(
+                "exp(a*) - 1 - (1 - cK)/c  (a* > 0 iff c < 1/K)",
+                sp.exp(a_star) - 1 - (1 - c * K) / c,
+            ),
+            _res(
+                "K=3: class-level objective at a(I - 11^T/K) - f(a)",
+                sp.expand_log(sp.simplify(ce + c * nuclear - f3), force=True),
+            ),
         ),
-        conditions=(
-            _cond("f''(a) > 0", sp.simplify(fpp).is_positive),
-        ),
+        conditions=(_cond("f''(a) > 0", sp.simplify(fpp).is_positive),),
     )

@@ -40,10 +40,16 @@ def measure_gd_step(s: GDStep) -> dict[str, float]:
     for W, G, Wn in ((Wl, Gl, s.W_lower_next), (Wu, Gu, s.W_upper_next)):
         plain = (1 - eta * lam) * W - eta * G
         step = max(step, float(fro(Wn - plain) / (fro(W) + eta * fro(G))))
-    return dict(residual_rel=float(fro(Dn - pred) / scale), step_rel=step,
-                lr=eta, lam=lam, momentum=float(s.momentum),
-                nonlinear_between=float(bool(s.nonlinear_between)),
-                D_F=float(fro(D)), D_next_F=float(fro(Dn)))
+    return dict(
+        residual_rel=float(fro(Dn - pred) / scale),
+        step_rel=step,
+        lr=eta,
+        lam=lam,
+        momentum=float(s.momentum),
+        nonlinear_between=float(bool(s.nonlinear_between)),
+        D_F=float(fro(D)),
+        D_next_F=float(fro(Dn)),
+    )
 
 
 def measure_stationary_point(s: StationaryPoint) -> dict[str, float]:
@@ -54,12 +60,17 @@ def measure_stationary_point(s: StationaryPoint) -> dict[str, float]:
     _shapes(Wl, Wu, "StationaryPoint")
     op = lambda M: float(torch.linalg.matrix_norm(M, 2))  # noqa: E731
     D = Wu.T @ Wu - Wl @ Wl.T
-    return dict(D_op=op(D), W_up_op=op(Wu), W_lo_op=op(Wl),
-                grad_up_F=float(torch.linalg.norm(s.grad_upper)),
-                grad_lo_F=float(torch.linalg.norm(s.grad_lower)),
-                lam=float(s.weight_decay), W_sq=op(Wu) ** 2 + op(Wl) ** 2,
-                max_dim=float(max(*Wl.shape, *Wu.shape)),
-                nonlinear_between=float(bool(s.nonlinear_between)))
+    return dict(
+        D_op=op(D),
+        W_up_op=op(Wu),
+        W_lo_op=op(Wl),
+        grad_up_F=float(torch.linalg.norm(s.grad_upper)),
+        grad_lo_F=float(torch.linalg.norm(s.grad_lower)),
+        lam=float(s.weight_decay),
+        W_sq=op(Wu) ** 2 + op(Wl) ** 2,
+        max_dim=float(max(*Wl.shape, *Wu.shape)),
+        nonlinear_between=float(bool(s.nonlinear_between)),
+    )
 
 
 def measure_head_cost(h: HeadWeights) -> dict[str, Any]:
@@ -79,9 +90,11 @@ def measure_head_cost(h: HeadWeights) -> dict[str, Any]:
     sA = sA[: numerical_rank(sA, tuple(A.shape), A.dtype)]
     L2 = len(Ws)
     lam = float(h.weight_decay)
-    out.update(lam=lam,
-               cost=lam / 2 * sum(float(torch.linalg.norm(W) ** 2) for W in Ws),
-               schatten=float((sA ** (2.0 / L2)).sum()))
+    out.update(
+        lam=lam,
+        cost=lam / 2 * sum(float(torch.linalg.norm(W) ** 2) for W in Ws),
+        schatten=float((sA ** (2.0 / L2)).sum()),
+    )
     for k in ("s_WL", "s_A"):
         out.pop(k)
     return out

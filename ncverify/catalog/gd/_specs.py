@@ -28,30 +28,48 @@ __all__ = [
     "THEOREMS",
 ]
 
-SOURCE = Source("collapse-theory spec; identities used by JSWM, ICLR 2025", "2410.04887",
-                "spec §4 (gradient descent with weight decay)")
+SOURCE = Source(
+    "collapse-theory spec; identities used by JSWM, ICLR 2025",
+    "2410.04887",
+    "spec §4 (gradient descent with weight decay)",
+)
 
 
 _LINEAR = Assumption(
-    "H-linear-pair", "no nonlinearity (and no bias) between W_l and W_{l+1}",
-    "nonlinear_between <= 0")
+    "H-linear-pair",
+    "no nonlinearity (and no bias) between W_l and W_{l+1}",
+    "nonlinear_between <= 0",
+)
 _LAMBDA = Assumption("H-weight-decay", "weight decay λ > 0", "lam > 0")
 
 BALANCEDNESS_STEP = TheoremSpec(
     id="gd-balancedness-step",
     title="One GD step with weight decay: D⁺ = (1-ηλ)²D + η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ)",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#gd-step", family="gd",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#gd-step",
+    family="gd",
     description="Exact for any loss and batch; fails across a nonlinearity and with momentum.",
     assumptions=(
         _LINEAR,
-        Assumption("H-plain-gd", "the update is a plain GD step W⁺ = (1-ηλ)W - ηG (no "
-                   "momentum): relative distance <= 64·eps", "step_rel <= 64*machine_eps"),
+        Assumption(
+            "H-plain-gd",
+            "the update is a plain GD step W⁺ = (1-ηλ)W - ηG (no "
+            "momentum): relative distance <= 64·eps",
+            "step_rel <= 64*machine_eps",
+        ),
     ),
     claims=(
-        Claim("recursion", "residual_rel", "<=", "0", exact_value="0",
-              atol="4096*machine_eps",
-              description="‖D⁺ - (1-ηλ)²D - η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ)‖_F / scale = 0 "
-                          "(up to 4096·eps)"),
+        Claim(
+            "recursion",
+            "residual_rel",
+            "<=",
+            "0",
+            exact_value="0",
+            atol="4096*machine_eps",
+            description="‖D⁺ - (1-ηλ)²D - η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ)‖_F / scale = 0 "
+            "(up to 4096·eps)",
+        ),
     ),
     measurement=measure_gd_step,
 )
@@ -59,16 +77,24 @@ BALANCEDNESS_STEP = TheoremSpec(
 NEAR_STATIONARY = TheoremSpec(
     id="gd-near-stationary",
     title="Balancedness at (near-)critical points of L_λ: D = 0 at critical points",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#gd-stationary", family="gd",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#gd-stationary",
+    family="gd",
     description="λD = W_{l+1}ᵀ∇_{W_{l+1}}L_λ - ∇_{W_l}L_λ W_lᵀ at any point.",
     assumptions=(_LINEAR, _LAMBDA),
     claims=(
-        Claim("stationary-balance", "D_op", "<=",
-              "(W_up_op*grad_up_F + W_lo_op*grad_lo_F)/lam",
-              domain=("lam > 0",), errors=("grad_up_F", "grad_lo_F"), exact_value="0",
-              atol="64*max_dim*machine_eps*W_sq",
-              description="‖D‖_op <= (‖W_{l+1}‖_op‖∇_{W_{l+1}}L_λ‖_F + "
-                          "‖W_l‖_op‖∇_{W_l}L_λ‖_F)/λ"),
+        Claim(
+            "stationary-balance",
+            "D_op",
+            "<=",
+            "(W_up_op*grad_up_F + W_lo_op*grad_lo_F)/lam",
+            domain=("lam > 0",),
+            errors=("grad_up_F", "grad_lo_F"),
+            exact_value="0",
+            atol="64*max_dim*machine_eps*W_sq",
+            description="‖D‖_op <= (‖W_{l+1}‖_op‖∇_{W_{l+1}}L_λ‖_F + ‖W_l‖_op‖∇_{W_l}L_λ‖_F)/λ",
+        ),
     ),
     measurement=measure_stationary_point,
 )
@@ -76,12 +102,16 @@ NEAR_STATIONARY = TheoremSpec(
 REPRESENTATION_COST = TheoremSpec(
     id="head-representation-cost",
     title="Representation cost of a linear head: (λ/2)Σ‖W_l‖² >= (λL2/2)Σ s_i(A)^{2/L2}",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#rep-cost", family="gd",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#rep-cost",
+    family="gd",
     description="Any factorisation of A = W_L⋯W_{L1+1} costs at least the balanced one.",
     assumptions=(_LAMBDA,),
     claims=(
-        Claim("cost-lower-bound", "cost", ">=", "lam*L2*schatten/2",
-              exact_value="lam*L2*schatten/2"),
+        Claim(
+            "cost-lower-bound", "cost", ">=", "lam*L2*schatten/2", exact_value="lam*L2*schatten/2"
+        ),
     ),
     measurement=measure_head_cost,
 )
@@ -89,20 +119,24 @@ REPRESENTATION_COST = TheoremSpec(
 REPRESENTATION_COST_ATTAINED = TheoremSpec(
     id="head-representation-cost-attained",
     title="The balanced factorisation attains the representation cost (λL2/2)Σ s_i(A)^{2/L2}",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#rep-cost", family="gd",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#rep-cost",
+    family="gd",
     assumptions=(
         _LAMBDA,
-        Assumption("H-exact-balance",
-                   "every pair of the head is balanced up to rounding: relative imbalance "
-                   "<= 64·eps (proxy for exact balance)", "eps2_rel <= 64*machine_eps",
-                   status=AssumptionStatus.PROXIED),
+        Assumption(
+            "H-exact-balance",
+            "every pair of the head is balanced up to rounding: relative imbalance "
+            "<= 64·eps (proxy for exact balance)",
+            "eps2_rel <= 64*machine_eps",
+            status=AssumptionStatus.PROXIED,
+        ),
     ),
     claims=(
-        Claim("cost-attained", "cost", "<=", "lam*L2*schatten/2",
-              exact_value="lam*L2*schatten/2"),
+        Claim("cost-attained", "cost", "<=", "lam*L2*schatten/2", exact_value="lam*L2*schatten/2"),
     ),
     measurement=measure_head_cost,
 )
 
-THEOREMS = (BALANCEDNESS_STEP, NEAR_STATIONARY, REPRESENTATION_COST,
-            REPRESENTATION_COST_ATTAINED)
+THEOREMS = (BALANCEDNESS_STEP, NEAR_STATIONARY, REPRESENTATION_COST, REPRESENTATION_COST_ATTAINED)

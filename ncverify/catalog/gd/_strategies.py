@@ -36,10 +36,24 @@ def _act(name: str):
     return torch.tanh if name == "tanh" else torch.relu
 
 
-def build_gd_step(*, seed: int, samples: int, batch: int, in_dim: int, widths: list[int],
-                  classes: int, loss: str, lr: float, weight_decay: float, prefix: bool,
-                  suffix: bool, activation: str, nonlinear_between: bool = False,
-                  momentum: float = 0.0, **_: Any) -> GDStep:
+def build_gd_step(
+    *,
+    seed: int,
+    samples: int,
+    batch: int,
+    in_dim: int,
+    widths: list[int],
+    classes: int,
+    loss: str,
+    lr: float,
+    weight_decay: float,
+    prefix: bool,
+    suffix: bool,
+    activation: str,
+    nonlinear_between: bool = False,
+    momentum: float = 0.0,
+    **_: Any,
+) -> GDStep:
     """One SGD step on the pair (W_lower, W_upper) of a small network (see module doc)."""
     import torch
     import torch.nn.functional as F
@@ -82,14 +96,36 @@ def build_gd_step(*, seed: int, samples: int, batch: int, in_dim: int, widths: l
         data_loss().backward()
         before = (Wl.detach().clone(), Wu.detach().clone(), Wl.grad.clone(), Wu.grad.clone())
         opt.step()
-    inputs = dict(seed=seed, samples=samples, batch=batch, in_dim=in_dim, widths=list(widths),
-                  classes=classes, loss=loss, lr=lr, weight_decay=weight_decay, prefix=prefix,
-                  suffix=suffix, activation=activation, nonlinear_between=nonlinear_between,
-                  momentum=momentum, dtype="float64")
-    return GDStep(W_lower=before[0], W_upper=before[1], G_lower=before[2], G_upper=before[3],
-                  W_lower_next=Wl.detach().clone(), W_upper_next=Wu.detach().clone(),
-                  lr=lr, weight_decay=weight_decay, nonlinear_between=nonlinear_between,
-                  momentum=momentum, inputs=inputs)
+    inputs = dict(
+        seed=seed,
+        samples=samples,
+        batch=batch,
+        in_dim=in_dim,
+        widths=list(widths),
+        classes=classes,
+        loss=loss,
+        lr=lr,
+        weight_decay=weight_decay,
+        prefix=prefix,
+        suffix=suffix,
+        activation=activation,
+        nonlinear_between=nonlinear_between,
+        momentum=momentum,
+        dtype="float64",
+    )
+    return GDStep(
+        W_lower=before[0],
+        W_upper=before[1],
+        G_lower=before[2],
+        G_upper=before[3],
+        W_lower_next=Wl.detach().clone(),
+        W_upper_next=Wu.detach().clone(),
+        lr=lr,
+        weight_decay=weight_decay,
+        nonlinear_between=nonlinear_between,
+        momentum=momentum,
+        inputs=inputs,
+    )
 
 
 @st.composite
@@ -97,22 +133,32 @@ def _gd_steps(draw, nonlinear_between, momentum, max_width, max_samples):
     samples = draw(st.integers(2, max_samples))
     control = nonlinear_between or momentum > 0  # keep the negative controls non-degenerate
     return build_gd_step(
-        seed=draw(st.integers(0, 2**32 - 1)), samples=samples,
+        seed=draw(st.integers(0, 2**32 - 1)),
+        samples=samples,
         batch=draw(st.integers(2 if nonlinear_between else 1, samples)),
         in_dim=draw(st.integers(1, max_width)),
         widths=[draw(st.integers(2 if nonlinear_between else 1, max_width)) for _ in range(3)],
-        classes=draw(st.integers(2, 4)), loss=draw(st.sampled_from(("mse", "ce"))),
+        classes=draw(st.integers(2, 4)),
+        loss=draw(st.sampled_from(("mse", "ce"))),
         lr=10 ** draw(st.floats(-2 if control else -3, math.log10(0.5))),
-        weight_decay=draw(st.floats(1e-3, 0.1) if control
-                          else st.sampled_from([0.0]) | st.floats(1e-4, 0.1)),
-        prefix=draw(st.booleans()), suffix=draw(st.booleans()),
+        weight_decay=draw(
+            st.floats(1e-3, 0.1) if control else st.sampled_from([0.0]) | st.floats(1e-4, 0.1)
+        ),
+        prefix=draw(st.booleans()),
+        suffix=draw(st.booleans()),
         activation="tanh" if control else draw(st.sampled_from(ACTIVATIONS)),
-        nonlinear_between=nonlinear_between, momentum=momentum,
+        nonlinear_between=nonlinear_between,
+        momentum=momentum,
     )
 
 
-def gd_steps(*, nonlinear_between: bool = False, momentum: float = 0.0, max_width: int = 6,
-             max_samples: int = 8):
+def gd_steps(
+    *,
+    nonlinear_between: bool = False,
+    momentum: float = 0.0,
+    max_width: int = 6,
+    max_samples: int = 8,
+):
     """Strategy for :class:`~ncverify.catalog.gd.GDStep` records from real SGD steps.
 
     Random sizes (widths ``<= max_width``, ``<= max_samples`` samples, random batch),
@@ -124,8 +170,11 @@ def gd_steps(*, nonlinear_between: bool = False, momentum: float = 0.0, max_widt
     """
     if not isinstance(nonlinear_between, bool):
         raise InvalidArgument(f"nonlinear_between={nonlinear_between!r} must be a bool")
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
-            or not 0 <= momentum < 1:
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not 0 <= momentum < 1
+    ):
         raise InvalidArgument(f"momentum={momentum!r} must be a number in [0, 1)")
     for name, v, lo in (("max_width", max_width, 2), ("max_samples", max_samples, 2)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -133,8 +182,9 @@ def gd_steps(*, nonlinear_between: bool = False, momentum: float = 0.0, max_widt
     return _gd_steps(nonlinear_between, float(momentum), max_width, max_samples)
 
 
-def build_ufm_point(*, seed: int, classes: int, per_class: int, width: int, lam: float,
-                    critical: bool, **_: Any) -> StationaryPoint:
+def build_ufm_point(
+    *, seed: int, classes: int, per_class: int, width: int, lam: float, critical: bool, **_: Any
+) -> StationaryPoint:
     """The UFM pair ``(H, W)`` at its critical point (``critical=True``) or a random point.
 
     Loss ``(1/2N)‖W H - Y‖² + (λ/2)(‖W‖² + ‖H‖²)``; ``H`` (p×N) is the lower layer
@@ -164,10 +214,17 @@ def build_ufm_point(*, seed: int, classes: int, per_class: int, width: int, lam:
     H, W = H.requires_grad_(), W.requires_grad_()
     loss = ((W @ H - Y) ** 2).sum() / (2 * N) + lam / 2 * ((W**2).sum() + (H**2).sum())
     gH, gW = torch.autograd.grad(loss, (H, W))
-    inputs = dict(seed=seed, classes=K, per_class=n, width=p, lam=lam, critical=critical,
-                  dtype="float64")
-    return StationaryPoint(W_lower=H.detach(), W_upper=W.detach(), grad_lower=gH,
-                           grad_upper=gW, weight_decay=lam, inputs=inputs)
+    inputs = dict(
+        seed=seed, classes=K, per_class=n, width=p, lam=lam, critical=critical, dtype="float64"
+    )
+    return StationaryPoint(
+        W_lower=H.detach(),
+        W_upper=W.detach(),
+        grad_lower=gH,
+        grad_upper=gW,
+        weight_decay=lam,
+        inputs=inputs,
+    )
 
 
 @st.composite
@@ -176,10 +233,14 @@ def _ufm_points(draw, critical, max_classes, max_per_class):
     n = draw(st.integers(1, max_per_class))
     limit = 1.0 / (K * math.sqrt(n))  # collapse iff λ < 1/(K√n)
     frac = draw(st.floats(1e-3, 0.95))
-    return build_ufm_point(seed=draw(st.integers(0, 2**32 - 1)), classes=K, per_class=n,
-                           width=K + draw(st.integers(0, 3)),
-                           lam=frac * limit if critical else 10 ** draw(st.floats(-3, 0)),
-                           critical=critical)
+    return build_ufm_point(
+        seed=draw(st.integers(0, 2**32 - 1)),
+        classes=K,
+        per_class=n,
+        width=K + draw(st.integers(0, 3)),
+        lam=frac * limit if critical else 10 ** draw(st.floats(-3, 0)),
+        critical=critical,
+    )
 
 
 def ufm_points(*, critical: bool = False, max_classes: int = 5, max_per_class: int = 4):
@@ -187,7 +248,6 @@ def ufm_points(*, critical: bool = False, max_classes: int = 5, max_per_class: i
     if not isinstance(critical, bool):
         raise InvalidArgument(f"critical={critical!r} must be a bool")
     for name, v in (("max_classes", max_classes), ("max_per_class", max_per_class)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "max_classes"
-                                                                  else 1):
+        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "max_classes" else 1):
             raise InvalidArgument(f"{name}={v!r} is too small")
     return _ufm_points(critical, max_classes, max_per_class)

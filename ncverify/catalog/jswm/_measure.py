@@ -29,8 +29,12 @@ def _check_pair(s: LastPair):
         )
     K, N = W.shape[0], Z.shape[0]
     counts = torch.bincount(y, minlength=K)
-    if y.shape != (N,) or counts.numel() != K or not bool((counts == counts[0]).all()) \
-            or int(counts[0]) == 0:
+    if (
+        y.shape != (N,)
+        or counts.numel() != K
+        or not bool((counts == counts[0]).all())
+        or int(counts[0]) == 0
+    ):
         raise InvalidInput(
             f"LastPair.y must hold N={N} labels in 0..{K - 1} with equal class counts "
             f"(Theorem 3.1 assumes balanced classes); got counts {counts.tolist()}"
@@ -48,10 +52,16 @@ def _pair_basics(s: LastPair) -> dict[str, Any]:
     ZL = Z1 @ W.T
     sv = torch.linalg.svdvals(W)
     return dict(
-        _Z1=Z1, _ZL=ZL, N=float(N), K=float(K), n=float(n),
+        _Z1=Z1,
+        _ZL=ZL,
+        N=float(N),
+        K=float(K),
+        n=float(n),
         eps1=float(M.interpolation_error(ZL, y)),
         eps2=float(M.balancedness(W1, W)),
-        s1_WL=float(sv[0]), sK_WL=float(sv[K - 1]), kappa_WL=float(sv[0] / sv[K - 1]),
+        s1_WL=float(sv[0]),
+        sK_WL=float(sv[K - 1]),
+        kappa_WL=float(sv[0] / sv[K - 1]),
         max_dim=float(max(*W.shape, *W1.shape)),
         W_sq_F=float(torch.linalg.norm(W) ** 2 + torch.linalg.norm(W1) ** 2),
     )
@@ -118,9 +128,7 @@ def measure_head(h: HeadWeights) -> dict[str, Any]:
         raise InvalidInput("HeadWeights.weights must be a non-empty list of 2-D torch tensors")
     for a, b in itertools.pairwise(Ws):
         if b.shape[1] != a.shape[0]:
-            raise InvalidInput(
-                f"head weights do not chain: {tuple(a.shape)} then {tuple(b.shape)}"
-            )
+            raise InvalidInput(f"head weights do not chain: {tuple(a.shape)} then {tuple(b.shape)}")
     W = Ws[-1]
     K = W.shape[0]
     A = M.head_product(Ws)
@@ -128,12 +136,17 @@ def measure_head(h: HeadWeights) -> dict[str, Any]:
     sA = torch.linalg.svdvals(A)[:K]
     rel = 0.0
     for lo, up in itertools.pairwise(Ws):
-        scale = max(float(torch.linalg.matrix_norm(lo, 2)),
-                    float(torch.linalg.matrix_norm(up, 2)))
+        scale = max(float(torch.linalg.matrix_norm(lo, 2)), float(torch.linalg.matrix_norm(up, 2)))
         rel = max(rel, float(M.balancedness(lo, up)) / scale**2)
     return dict(
-        L2=float(len(Ws)), K=float(K), eps2_rel=rel,
-        s1_WL=float(sW[0]), sK_WL=float(sW[-1]), kappa_WL=float(sW[0] / sW[-1]),
-        kappaA=float(sA[0] / sA[-1]), s_WL=sW.numpy(force=True), s_A=sA.numpy(force=True),
+        L2=float(len(Ws)),
+        K=float(K),
+        eps2_rel=rel,
+        s1_WL=float(sW[0]),
+        sK_WL=float(sW[-1]),
+        kappa_WL=float(sW[0] / sW[-1]),
+        kappaA=float(sA[0] / sA[-1]),
+        s_WL=sW.numpy(force=True),
+        s_A=sA.numpy(force=True),
         max_dim=float(max(W.shape)),
     )

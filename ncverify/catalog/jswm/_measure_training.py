@@ -34,8 +34,14 @@ CONVERGENCE_TOL = 0.1
 def _arch_symbols(net, N: int) -> dict[str, float]:
     """Symbols of the architecture assumptions; NaN where the network does not declare them."""
     nan = math.nan
-    out = {"N": float(N), "n_1": nan, "max_width_increase": nan, "gamma": nan, "beta": nan,
-           "L2": float(net.num_head_layers)}
+    out = {
+        "N": float(N),
+        "n_1": nan,
+        "max_width_increase": nan,
+        "gamma": nan,
+        "beta": nan,
+        "L2": float(net.num_head_layers),
+    }
     fn = getattr(net, "nonlinear_widths", None)
     widths = fn() if callable(fn) else None
     if widths is not None:
@@ -72,7 +78,8 @@ def measure_trained_network(s: TrainedNetwork) -> dict[str, Any]:
         conv_tol=CONVERGENCE_TOL,
         recursion_residual=run.max_recursion_residual,
         nc1_tolerance=float(s.nc1_tolerance),
-        lr=run.config.lr, lam=run.config.weight_decay,
+        lr=run.config.lr,
+        lam=run.config.weight_decay,
         kappa_A=run.final.get("kappa_A", math.nan),
     )
     if run.diverged:
@@ -112,10 +119,16 @@ def measure_stable_run(s: TrainedNetwork, *, feats=None, heads=None) -> dict[str
     estimate = float(s.sharpness.value)
     Y = torch.nn.functional.one_hot(y, K).to(feats[-1].dtype)
     return {
-        "sharpness": max(estimate, block), "sharpness_estimate": estimate,
-        "sharpness_block": block, "sharpness_converged": float(s.sharpness.converged),
-        "lr": lr, "lam": lam, "N": float(N), "K": float(K),
-        "s1_WL": float(sv_W[0]), "kappa_WL": float(sv_W[0] / sv_W[K - 1]),
+        "sharpness": max(estimate, block),
+        "sharpness_estimate": estimate,
+        "sharpness_block": block,
+        "sharpness_converged": float(s.sharpness.converged),
+        "lr": lr,
+        "lam": lam,
+        "N": float(N),
+        "K": float(K),
+        "s1_WL": float(sv_W[0]),
+        "kappa_WL": float(sv_W[0] / sv_W[K - 1]),
         "sK_ZL": float(sv_Z[K - 1]),
         "eps1": float(torch.linalg.matrix_norm(feats[-1].detach() - Y)),
     }
@@ -140,7 +153,7 @@ def imbalance_bound(weights) -> float:
         eps_k = float(M.balancedness(Ws[k - 1], Ws[k]))
         q = s[k] ** 2
         prod = math.prod(x * x for x in s[k:])
-        total += prod * ((q + eps_k) ** k - q ** k)
+        total += prod * ((q + eps_k) ** k - q**k)
     return total
 
 
@@ -170,9 +183,16 @@ def measure_depth_sweep(s: DepthSweep) -> dict[str, Any]:
     first = runs[0]
     out: dict[str, Any] = _arch_symbols(first.network, int(first.X.shape[0]))
     out.update(
-        kappa_WL=np.array(kappa), sA1=np.array(sA1), sAK=np.array(sAK), E=np.array(E),
-        L2=np.array(L2), kappa_prev=np.array(kappa[:-1]), kappa_next=np.array(kappa[1:]),
-        min_L2=min(L2), trend_rtol=TREND_RTOL, conv_tol=CONVERGENCE_TOL,
+        kappa_WL=np.array(kappa),
+        sA1=np.array(sA1),
+        sAK=np.array(sAK),
+        E=np.array(E),
+        L2=np.array(L2),
+        kappa_prev=np.array(kappa[:-1]),
+        kappa_next=np.array(kappa[1:]),
+        min_L2=min(L2),
+        trend_rtol=TREND_RTOL,
+        conv_tol=CONVERGENCE_TOL,
         grad_rel=max(r.final.get("grad_rel", math.nan) for r in runs),
     )
     return out

@@ -54,17 +54,24 @@ SOURCE = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Th
 
 # ----------------------------------------------------------------------------- specs
 _RANK = Assumption(
-    "H-rank", "W_L has full row rank K: s_K(W_L) > max(K, n)·eps·s_1(W_L) (dtype-aware rank "
-    "decision)", "sK_WL > max_dim*machine_eps*s1_WL")
+    "H-rank",
+    "W_L has full row rank K: s_K(W_L) > max(K, n)·eps·s_1(W_L) (dtype-aware rank decision)",
+    "sK_WL > max_dim*machine_eps*s1_WL",
+)
 _BALANCE = Assumption(
-    "H-balance", "the last linear pair (W_{L-1}, W_L) is ε2-balanced with ε2 := "
-    "‖W_Lᵀ W_L - W_{L-1} W_{L-1}ᵀ‖_op, measured (it enters the bound)", "eps2 >= 0")
+    "H-balance",
+    "the last linear pair (W_{L-1}, W_L) is ε2-balanced with ε2 := "
+    "‖W_Lᵀ W_L - W_{L-1} W_{L-1}ᵀ‖_op, measured (it enters the bound)",
+    "eps2 >= 0",
+)
 _INTERP = Assumption(
-    "H-interp", "near interpolation: ε1 = ‖Z_L - Y‖_F < ‖YB‖_F = √(N(K-1)/K)",
-    "eps1 < sqrt(N*(K - 1)/K)")
+    "H-interp",
+    "near interpolation: ε1 = ‖Z_L - Y‖_F < ‖YB‖_F = √(N(K-1)/K)",
+    "eps1 < sqrt(N*(K - 1)/K)",
+)
 _INTERP_DELTA = Assumption(
-    "H-interp-delta", "near interpolation of the class means: δ = ε1/√n < 1",
-    "eps1 < sqrt(n)")
+    "H-interp-delta", "near interpolation of the class means: δ = ε1/√n < 1", "eps1 < sqrt(n)"
+)
 
 # rounding floor of a computed NC1 ratio whose exact value is 0 (exactly collapsed
 # features): the within-class residual of Z_{L-1} is computed to ~eps·dims·κ² relative
@@ -76,49 +83,81 @@ _EPS2_ERR = {"eps2": "2*(max_dim + 1)*machine_eps*W_sq_F"}
 NC1 = TheoremSpec(
     id="jswm-3.1-nc1",
     title="NC1 of the penultimate layer from interpolation and balancedness",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#nc1", family="jswm",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#nc1",
+    family="jswm",
     description="Within-class variability of Z_{L-1} is controlled by ε1 (what W_L sees) "
-                "and √ε2 (what lies in the null space of W_L).",
+    "and √ε2 (what lies in the null space of W_L).",
     assumptions=(_INTERP, _BALANCE, _RANK),
     claims=(
-        Claim("nc1-eps1", "nc1_prev", "<=",
-              "s1_WL**2*(eps1/sK_WL + sqrt(eps2)*Z2_F)**2/(sqrt(N*(K - 1)/K) - eps1)**2",
-              domain=("eps1 < sqrt(N*(K - 1)/K)", "sK_WL > 0"), errors=("eps1", "eps2"),
-              exact_value="0", atol=_NC1_FLOOR, uncertainty=_EPS2_ERR,
-              reparametrization={"N": "K*(eps1 + gap)**2/(K - 1)", "K": "1 + km1"},
-              description="NC1(Z_{L-1}) <= ‖W_L‖²(ε1/s_K(W_L) + √ε2‖Z_{L-2}‖_F)² / "
-                          "(√(N(K-1)/K) - ε1)²"),
-        Claim("nc1-sharp", "nc1_prev", "<=",
-              "s1_WL**2*(ZL_Pi/sK_WL + sqrt(eps2)*Z2_Pi)**2/ZL_B**2",
-              domain=("ZL_B > 0", "sK_WL > 0"), errors=("ZL_Pi", "eps2"), exact_value="0",
-              atol=_NC1_FLOOR, uncertainty=_EPS2_ERR,
-              description="NC1(Z_{L-1}) <= ‖W_L‖²(‖Z_LΠ‖_F/s_K(W_L) + √ε2‖Z_{L-2}Π‖_F)² / "
-                          "‖Z_L B‖_F²"),
+        Claim(
+            "nc1-eps1",
+            "nc1_prev",
+            "<=",
+            "s1_WL**2*(eps1/sK_WL + sqrt(eps2)*Z2_F)**2/(sqrt(N*(K - 1)/K) - eps1)**2",
+            domain=("eps1 < sqrt(N*(K - 1)/K)", "sK_WL > 0"),
+            errors=("eps1", "eps2"),
+            exact_value="0",
+            atol=_NC1_FLOOR,
+            uncertainty=_EPS2_ERR,
+            reparametrization={"N": "K*(eps1 + gap)**2/(K - 1)", "K": "1 + km1"},
+            description="NC1(Z_{L-1}) <= ‖W_L‖²(ε1/s_K(W_L) + √ε2‖Z_{L-2}‖_F)² / "
+            "(√(N(K-1)/K) - ε1)²",
+        ),
+        Claim(
+            "nc1-sharp",
+            "nc1_prev",
+            "<=",
+            "s1_WL**2*(ZL_Pi/sK_WL + sqrt(eps2)*Z2_Pi)**2/ZL_B**2",
+            domain=("ZL_B > 0", "sK_WL > 0"),
+            errors=("ZL_Pi", "eps2"),
+            exact_value="0",
+            atol=_NC1_FLOOR,
+            uncertainty=_EPS2_ERR,
+            description="NC1(Z_{L-1}) <= ‖W_L‖²(‖Z_LΠ‖_F/s_K(W_L) + √ε2‖Z_{L-2}Π‖_F)² / ‖Z_L B‖_F²",
+        ),
     ),
     measurement=measure_last_pair,
 )
 
 NC2 = TheoremSpec(
     id="jswm-3.1-nc2",
-    title="NC2 (conditioning of the penultimate class means) from interpolation and "
-          "balancedness",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#nc2", family="jswm",
+    title="NC2 (conditioning of the penultimate class means) from interpolation and balancedness",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#nc2",
+    family="jswm",
     description="κ(Z̄_{L-1}) is at most κ(W_L) up to ε1 and ε2 terms: the class means "
-                "inherit the conditioning of the last layer.",
+    "inherit the conditioning of the last layer.",
     assumptions=(_INTERP_DELTA, _BALANCE, _RANK),
     claims=(
-        Claim("nc2-eps1", "kappa_prev", "<=",
-              "sqrt(kappa_WL**2*((1 + eps1/sqrt(n))/(1 - eps1/sqrt(n)))**2 "
-              "+ eps2*Zbar2_op**2*s1_WL**2/(1 - eps1/sqrt(n))**2)",
-              domain=("eps1 < sqrt(n)",), errors=("eps1", "eps2"), exact_value="kappa_WL",
-              reparametrization={"n": "(eps1 + gap)**2"}, uncertainty=_EPS2_ERR,
-              description="κ(Z̄_{L-1})² <= κ(W_L)²((1+δ)/(1-δ))² + ε2‖Z̄_{L-2}‖²s_1(W_L)²/(1-δ)², "
-                          "δ = ε1/√n"),
-        Claim("nc2-sharp", "kappa_prev", "<=",
-              "sqrt(kappa_WL**2*kappa_L**2 + eps2*Zbar2_op**2*s1_WL**2/sK_ZbarL**2)",
-              domain=("sK_ZbarL > 0",), errors=("kappa_L", "eps2"), exact_value="kappa_WL",
-              exact_case={"kappa_L": 1}, uncertainty=_EPS2_ERR,
-              description="κ(Z̄_{L-1})² <= κ(W_L)²κ(Z̄_L)² + ε2‖Z̄_{L-2}‖²s_1(W_L)²/s_K(Z̄_L)²"),
+        Claim(
+            "nc2-eps1",
+            "kappa_prev",
+            "<=",
+            "sqrt(kappa_WL**2*((1 + eps1/sqrt(n))/(1 - eps1/sqrt(n)))**2 "
+            "+ eps2*Zbar2_op**2*s1_WL**2/(1 - eps1/sqrt(n))**2)",
+            domain=("eps1 < sqrt(n)",),
+            errors=("eps1", "eps2"),
+            exact_value="kappa_WL",
+            reparametrization={"n": "(eps1 + gap)**2"},
+            uncertainty=_EPS2_ERR,
+            description="κ(Z̄_{L-1})² <= κ(W_L)²((1+δ)/(1-δ))² + ε2‖Z̄_{L-2}‖²s_1(W_L)²/(1-δ)², "
+            "δ = ε1/√n",
+        ),
+        Claim(
+            "nc2-sharp",
+            "kappa_prev",
+            "<=",
+            "sqrt(kappa_WL**2*kappa_L**2 + eps2*Zbar2_op**2*s1_WL**2/sK_ZbarL**2)",
+            domain=("sK_ZbarL > 0",),
+            errors=("kappa_L", "eps2"),
+            exact_value="kappa_WL",
+            exact_case={"kappa_L": 1},
+            uncertainty=_EPS2_ERR,
+            description="κ(Z̄_{L-1})² <= κ(W_L)²κ(Z̄_L)² + ε2‖Z̄_{L-2}‖²s_1(W_L)²/s_K(Z̄_L)²",
+        ),
     ),
     measurement=measure_last_pair,
 )
@@ -126,22 +165,36 @@ NC2 = TheoremSpec(
 NC3 = TheoremSpec(
     id="jswm-3.1-nc3",
     title="NC3 per sample: alignment of each feature with its class's classifier row",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#nc3", family="jswm",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#nc3",
+    family="jswm",
     description="For every sample i of class c with |r_ic| < 1, cos(z_i, w_c) is bounded "
-                "below; in the exact case it is at least 2κ/(1+κ²) (Kantorovich).",
+    "below; in the exact case it is at least 2κ/(1+κ²) (Kantorovich).",
     assumptions=(_RANK,),
     claims=(
-        Claim("nc3-sample", "cos_zw", ">=",
-              "(1 - abs_r)/(norm_wc*(norm_pinv_ec + norm_r/sK_WL + norm_q))",
-              domain=("abs_r < 1", "sK_WL > 0"), errors=("abs_r", "norm_r", "norm_q"),
-              exact_value="1/(norm_wc*norm_pinv_ec)", reparametrization={"abs_r": "1/(1 + gap)"},
-              description="cos(z_i, w_c) >= (1-|r_ic|) / (‖w_c‖(‖W_L^† e_c‖ + ‖r_i‖/s_K + ‖q_i‖))"),
-        Claim("nc3-kappa", "cos_zw", ">=",
-              "(1 - abs_r)/((1 + kappa_WL**2)/(2*kappa_WL) + kappa_WL*norm_r + s1_WL*norm_q)",
-              domain=("abs_r < 1",), errors=("abs_r", "norm_r", "norm_q"),
-              exact_value="2*kappa_WL/(1 + kappa_WL**2)",
-              reparametrization={"abs_r": "1/(1 + gap)"},
-              description="cos(z_i, w_c) >= (1-|r_ic|) / ((1+κ²)/(2κ) + κ‖r_i‖ + s_1‖q_i‖)"),
+        Claim(
+            "nc3-sample",
+            "cos_zw",
+            ">=",
+            "(1 - abs_r)/(norm_wc*(norm_pinv_ec + norm_r/sK_WL + norm_q))",
+            domain=("abs_r < 1", "sK_WL > 0"),
+            errors=("abs_r", "norm_r", "norm_q"),
+            exact_value="1/(norm_wc*norm_pinv_ec)",
+            reparametrization={"abs_r": "1/(1 + gap)"},
+            description="cos(z_i, w_c) >= (1-|r_ic|) / (‖w_c‖(‖W_L^† e_c‖ + ‖r_i‖/s_K + ‖q_i‖))",
+        ),
+        Claim(
+            "nc3-kappa",
+            "cos_zw",
+            ">=",
+            "(1 - abs_r)/((1 + kappa_WL**2)/(2*kappa_WL) + kappa_WL*norm_r + s1_WL*norm_q)",
+            domain=("abs_r < 1",),
+            errors=("abs_r", "norm_r", "norm_q"),
+            exact_value="2*kappa_WL/(1 + kappa_WL**2)",
+            reparametrization={"abs_r": "1/(1 + gap)"},
+            description="cos(z_i, w_c) >= (1-|r_ic|) / ((1+κ²)/(2κ) + κ‖r_i‖ + s_1‖q_i‖)",
+        ),
     ),
     measurement=measure_last_pair,
 )
@@ -149,14 +202,20 @@ NC3 = TheoremSpec(
 DEPTH = TheoremSpec(
     id="jswm-3.1-depth",
     title="Conditioning through depth: κ(W_L) = κ(A)^(1/L2) for an exactly balanced head",
-    source=SOURCE, provenance="derived", proof="docs/theorems.md#depth", family="jswm",
+    source=SOURCE,
+    provenance="derived",
+    proof="docs/theorems.md#depth",
+    family="jswm",
     description="If every pair of the linear head is balanced, (W_L W_Lᵀ)^{L2} = A Aᵀ, so "
-                "NC2 and NC3 improve with the depth of the head.",
+    "NC2 and NC3 improve with the depth of the head.",
     assumptions=(
-        Assumption("H-exact-balance",
-                   "every pair of the head is balanced up to rounding: relative imbalance "
-                   "<= 64·eps (proxy for exact balance)", "eps2_rel <= 64*machine_eps",
-                   status=AssumptionStatus.PROXIED),
+        Assumption(
+            "H-exact-balance",
+            "every pair of the head is balanced up to rounding: relative imbalance "
+            "<= 64·eps (proxy for exact balance)",
+            "eps2_rel <= 64*machine_eps",
+            status=AssumptionStatus.PROXIED,
+        ),
         Assumption("H-depth", "the head has at least 2 layers", "L2 >= 2"),
         _RANK,
     ),
@@ -173,50 +232,84 @@ DEPTH = TheoremSpec(
 # ----------------------------------------------------------------------------- training
 SOURCE_44 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Theorem 4.4")
 SOURCE_52 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Theorem 5.2")
-SOURCE_53 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887",
-                   "Proposition 5.3")
+SOURCE_53 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Proposition 5.3")
 
 _WIDE = Assumption("wide_first_layer", "JSWM Assumption 4.1: n_1 >= N", "n_1 >= N")
-_PYRAMID = Assumption("non_increasing_widths", "JSWM Assumption 4.1: n_2 >= n_3 >= ... >= n_L",
-                      "max_width_increase <= 0")
-_SLOPE = Assumption("activation_slope", "JSWM Assumption 4.2: σ' ∈ [γ, β] with γ > 0 and "
-                    "β <= 1 (the slope range the network declares)", "gamma > 0 and beta <= 1")
+_PYRAMID = Assumption(
+    "non_increasing_widths",
+    "JSWM Assumption 4.1: n_2 >= n_3 >= ... >= n_L",
+    "max_width_increase <= 0",
+)
+_SLOPE = Assumption(
+    "activation_slope",
+    "JSWM Assumption 4.2: σ' ∈ [γ, β] with γ > 0 and β <= 1 (the slope range the network declares)",
+    "gamma > 0 and beta <= 1",
+)
 _HEAD = Assumption("deep_linear_head", "JSWM §1: a linear head of L2 >= 2 layers", "L2 >= 2")
 #: names of the architecture assumptions (also measured by
 #: :func:`ncverify.nets.architecture_assumptions`)
-ARCH_ASSUMPTIONS = ("wide_first_layer", "non_increasing_widths", "activation_slope",
-                    "deep_linear_head")
+ARCH_ASSUMPTIONS = (
+    "wide_first_layer",
+    "non_increasing_widths",
+    "activation_slope",
+    "deep_linear_head",
+)
 _INIT = Assumption(
-    "initialisation", "JSWM Assumption 4.3 (Nguyen & Mondelli 2020), measurable part: "
+    "initialisation",
+    "JSWM Assumption 4.3 (Nguyen & Mondelli 2020), measurable part: "
     "λ_F = s_min(Z_1(0)) > 0, decided against the rank tolerance max(N, n_1)·eps·s_1(Z_1(0))",
-    "lambda_F > Z1_dim*machine_eps*Z1_s1", status=AssumptionStatus.PROXIED)
+    "lambda_F > Z1_dim*machine_eps*Z1_s1",
+    status=AssumptionStatus.PROXIED,
+)
 _INIT_REST = Assumption(
-    "initialisation_rest", "JSWM Assumption 4.3, rest: the lower bounds on the smallest "
+    "initialisation_rest",
+    "JSWM Assumption 4.3, rest: the lower bounds on the smallest "
     "singular values of the later weights relative to the initial loss (not checked)",
-    status=AssumptionStatus.NOT_CHECKABLE)
+    status=AssumptionStatus.NOT_CHECKABLE,
+)
 _CONVERGED = Assumption(
-    "converged", "the run reached a near-stationary point: ‖∇L_λ‖ <= conv_tol·λ‖θ‖ "
-    "(proxy for the limit Theorem 4.4 describes)", "grad_rel <= conv_tol",
-    status=AssumptionStatus.PROXIED)
+    "converged",
+    "the run reached a near-stationary point: ‖∇L_λ‖ <= conv_tol·λ‖θ‖ "
+    "(proxy for the limit Theorem 4.4 describes)",
+    "grad_rel <= conv_tol",
+    status=AssumptionStatus.PROXIED,
+)
 
 TRAINING_NC1 = TheoremSpec(
     id="jswm-4.4",
     title="GD with weight decay reaches interpolation and balancedness, hence NC1",
-    source=SOURCE_44, provenance="qualitative", family="jswm-training",
+    source=SOURCE_44,
+    provenance="qualitative",
+    family="jswm-training",
     description="Under Assumptions 4.1-4.3, gradient descent with weight decay reaches small "
-                "ε1 and ε2; by Theorem 3.1 the penultimate layer then exhibits NC1. Judged on "
-                "the trained network with the jswm-3.1-nc1 claims (reused), the profile's NC1 "
-                "tolerance and the exact one-step balancedness recursion at every step.",
+    "ε1 and ε2; by Theorem 3.1 the penultimate layer then exhibits NC1. Judged on "
+    "the trained network with the jswm-3.1-nc1 claims (reused), the profile's NC1 "
+    "tolerance and the exact one-step balancedness recursion at every step.",
     assumptions=(_WIDE, _PYRAMID, _SLOPE, _HEAD, _INIT, _INIT_REST, _CONVERGED),
     claims=(
         *NC1.claims,
-        Claim("nc1-tolerance", "nc1_prev", "<=", "nc1_tolerance",
-              description="NC1(Z_{L-1}) within the profile's tolerance"),
-        Claim("interpolation", "eps1", "<=", "sqrt(N*(K - 1)/K)",
-              description="ε1 small enough for Theorem 3.1: ε1 <= √(N(K-1)/K)"),
-        Claim("balancedness-recursion", "recursion_residual", "<=", "64*machine_eps",
-              description="D⁺ = (1-ηλ)²D + η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ) at every step, "
-                          "relative residual within rounding"),
+        Claim(
+            "nc1-tolerance",
+            "nc1_prev",
+            "<=",
+            "nc1_tolerance",
+            description="NC1(Z_{L-1}) within the profile's tolerance",
+        ),
+        Claim(
+            "interpolation",
+            "eps1",
+            "<=",
+            "sqrt(N*(K - 1)/K)",
+            description="ε1 small enough for Theorem 3.1: ε1 <= √(N(K-1)/K)",
+        ),
+        Claim(
+            "balancedness-recursion",
+            "recursion_residual",
+            "<=",
+            "64*machine_eps",
+            description="D⁺ = (1-ηλ)²D + η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ) at every step, "
+            "relative residual within rounding",
+        ),
     ),
     measurement=measure_trained_network,
 )
@@ -224,25 +317,48 @@ TRAINING_NC1 = TheoremSpec(
 DEPTH_TREND = TheoremSpec(
     id="jswm-5.2",
     title="κ(W_L) does not grow with the depth of the linear head; κ(W_L) ≈ κ(A)^(1/L2)",
-    source=SOURCE_52, provenance="qualitative", family="jswm-training",
+    source=SOURCE_52,
+    provenance="qualitative",
+    family="jswm-training",
     description="Near-global minimisers have κ(W_L) bounded by exp(c/(2 L2)), so κ(W_L) "
-                "decreases towards 1 as L2 grows. Judged on runs of the same nonlinear part "
-                "with L2 = 2, 3, 4 (qualitative slack trend_rtol); κ(W_L) ≈ κ(A)^(1/L2) is "
-                "checked with the derived imbalance tolerance E (docs/training.md).",
-    assumptions=(_WIDE, _PYRAMID, _SLOPE,
-                 Assumption("deep_linear_head", "every run has L2 >= 2", "min_L2 >= 2"),
-                 _CONVERGED),
+    "decreases towards 1 as L2 grows. Judged on runs of the same nonlinear part "
+    "with L2 = 2, 3, 4 (qualitative slack trend_rtol); κ(W_L) ≈ κ(A)^(1/L2) is "
+    "checked with the derived imbalance tolerance E (docs/training.md).",
+    assumptions=(
+        _WIDE,
+        _PYRAMID,
+        _SLOPE,
+        Assumption("deep_linear_head", "every run has L2 >= 2", "min_L2 >= 2"),
+        _CONVERGED,
+    ),
     claims=(
-        Claim("kappa-trend", "kappa_next", "<=", "kappa_prev*(1 + trend_rtol)",
-              description="κ(W_L) at depth L2+1 <= κ(W_L) at depth L2 (qualitative slack)"),
-        Claim("kappa-balanced-upper", "kappa_WL", "<=",
-              "((sA1**2 + E)/(sAK**2 - E))**(1/(2*L2))", domain=("sAK**2 > E",),
-              errors=("E",), exact_value="(sA1/sAK)**(1/L2)",
-              description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)"),
-        Claim("kappa-balanced-lower", "kappa_WL", ">=",
-              "((sA1**2 - E)/(sAK**2 + E))**(1/(2*L2))", domain=("sA1**2 > E",),
-              errors=("E",), exact_value="(sA1/sAK)**(1/L2)",
-              description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)"),
+        Claim(
+            "kappa-trend",
+            "kappa_next",
+            "<=",
+            "kappa_prev*(1 + trend_rtol)",
+            description="κ(W_L) at depth L2+1 <= κ(W_L) at depth L2 (qualitative slack)",
+        ),
+        Claim(
+            "kappa-balanced-upper",
+            "kappa_WL",
+            "<=",
+            "((sA1**2 + E)/(sAK**2 - E))**(1/(2*L2))",
+            domain=("sAK**2 > E",),
+            errors=("E",),
+            exact_value="(sA1/sAK)**(1/L2)",
+            description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)",
+        ),
+        Claim(
+            "kappa-balanced-lower",
+            "kappa_WL",
+            ">=",
+            "((sA1**2 - E)/(sAK**2 + E))**(1/(2*L2))",
+            domain=("sA1**2 > E",),
+            errors=("E",),
+            exact_value="(sA1/sAK)**(1/L2)",
+            description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
+        ),
     ),
     measurement=measure_depth_sweep,
 )
@@ -250,22 +366,33 @@ DEPTH_TREND = TheoremSpec(
 STABILITY = TheoremSpec(
     id="jswm-5.3",
     title="Solutions stable under a large learning rate have bounded κ(W_L)",
-    source=SOURCE_53, provenance="qualitative", family="jswm-training",
+    source=SOURCE_53,
+    provenance="qualitative",
+    family="jswm-training",
     description="A solution with η·λ_max(∇²L_λ) <= 2 that interpolates with bounded weights "
-                "has bounded κ(W_L). Explicit form checked (docs/training.md): the W_L block "
-                "of the Hessian gives s_1(Z_{L-1})² <= N(2/η - λ), hence "
-                "κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L).",
+    "has bounded κ(W_L). Explicit form checked (docs/training.md): the W_L block "
+    "of the Hessian gives s_1(Z_{L-1})² <= N(2/η - λ), hence "
+    "κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L).",
     assumptions=(
-        Assumption("stable", "η·λ_max(∇²L_λ) <= 2; λ_max by power iteration on Hessian-vector "
-                   "products, at least the exact top eigenvalue of the W_L block",
-                   "sharpness*lr <= 2", status=AssumptionStatus.PROXIED),
+        Assumption(
+            "stable",
+            "η·λ_max(∇²L_λ) <= 2; λ_max by power iteration on Hessian-vector "
+            "products, at least the exact top eigenvalue of the W_L block",
+            "sharpness*lr <= 2",
+            status=AssumptionStatus.PROXIED,
+        ),
         Assumption("interpolates", "ε1 < √(N(K-1)/K)", "eps1 < sqrt(N*(K - 1)/K)"),
         Assumption("output-rank", "Z_L has rank K", "sK_ZL > 0"),
     ),
     claims=(
-        Claim("kappa-stable", "kappa_WL", "<=", "s1_WL*sqrt(N*(2/lr - lam))/sK_ZL",
-              domain=("2/lr > lam", "sK_ZL > 0"),
-              description="κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L)"),
+        Claim(
+            "kappa-stable",
+            "kappa_WL",
+            "<=",
+            "s1_WL*sqrt(N*(2/lr - lam))/sK_ZL",
+            domain=("2/lr > lam", "sK_ZL > 0"),
+            description="κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L)",
+        ),
     ),
     measurement=measure_trained_network,
 )

@@ -50,8 +50,12 @@ def _check_range(name: str, lo: Any, hi: Any, *, low: int) -> None:
 
 
 def _check_positive(name: str, value: Any, lo: float = 0.0) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) \
-            or not math.isfinite(value) or value <= lo:
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= lo
+    ):
         raise InvalidArgument(f"{name}={value!r} must be a finite number > {lo:g}")
 
 
@@ -72,10 +76,22 @@ def _spectrum(g, k: int, log10_kappa: float, scale: float, dtype):
     return scale * 10.0 ** (log10_kappa * t.sort(descending=True).values)
 
 
-def build_last_pair(*, seed: int, classes: int, per_class: int, width: int, in_width: int,
-                    log10_kappa: float, log10_scale: float, eps1_frac: float, residual: str,
-                    imbalance: float, perturbation: str, null_amp: float,
-                    **_: Any) -> LastPair:
+def build_last_pair(
+    *,
+    seed: int,
+    classes: int,
+    per_class: int,
+    width: int,
+    in_width: int,
+    log10_kappa: float,
+    log10_scale: float,
+    eps1_frac: float,
+    residual: str,
+    imbalance: float,
+    perturbation: str,
+    null_amp: float,
+    **_: Any,
+) -> LastPair:
     """The :class:`LastPair` described by these inputs (see :func:`head_instances`)."""
     import torch
 
@@ -87,7 +103,7 @@ def build_last_pair(*, seed: int, classes: int, per_class: int, width: int, in_w
     U = _orthonormal(g, K, K, dt)
     V = _orthonormal(g, p1, K, dt)
     R = _orthonormal(g, p2, K, dt)
-    S = _spectrum(g, K, log10_kappa, 10.0 ** log10_scale, dt)
+    S = _spectrum(g, K, log10_kappa, 10.0**log10_scale, dt)
     W = U * S @ V.T  # (K, p1) = U S Vᵀ
     W1 = V * S @ R.T  # (p1, p2) = V S Rᵀ, balanced with W
     Y = torch.nn.functional.one_hot(y, K).to(dt)
@@ -116,34 +132,61 @@ def build_last_pair(*, seed: int, classes: int, per_class: int, width: int, in_w
     s1 = float(S[0])
     if imbalance > 0:
         if perturbation == "null" and f is not None and p1 > K:
-            q = torch.linalg.qr(torch.cat([V, torch.randn(p1, 1, generator=g, dtype=dt)], 1)
-                                )[0][:, K]
+            q = torch.linalg.qr(torch.cat([V, torch.randn(p1, 1, generator=g, dtype=dt)], 1))[0][
+                :, K
+            ]
             D = q[:, None] * f[None, :]  # (I - P) W1 = τ s1 q fᵀ, so √ε2 = τ s1 exactly
         else:
             D = torch.randn(p1, p2, generator=g, dtype=dt)
             D = D / torch.linalg.matrix_norm(D, 2)
         W1 = W1 + imbalance * s1 * D
-    inputs = dict(seed=seed, classes=K, per_class=n, width=p1, in_width=p2,
-                  log10_kappa=log10_kappa, log10_scale=log10_scale, eps1_frac=eps1_frac,
-                  residual=residual, imbalance=imbalance, perturbation=perturbation,
-                  null_amp=null_amp, N=N, dtype="float64")
+    inputs = dict(
+        seed=seed,
+        classes=K,
+        per_class=n,
+        width=p1,
+        in_width=p2,
+        log10_kappa=log10_kappa,
+        log10_scale=log10_scale,
+        eps1_frac=eps1_frac,
+        residual=residual,
+        imbalance=imbalance,
+        perturbation=perturbation,
+        null_amp=null_amp,
+        N=N,
+        dtype="float64",
+    )
     return LastPair(Z=Z, W_lower=W1, W_upper=W, y=y, inputs=inputs)
 
 
 def _log_uniform(lo: float, hi: float):
-    return st.floats(math.log10(lo), math.log10(hi)).map(lambda t: 10.0 ** t)
+    return st.floats(math.log10(lo), math.log10(hi)).map(lambda t: 10.0**t)
 
 
 @st.composite
-def _last_pairs(draw, min_classes, max_classes, min_per_class, max_per_class, max_extra_width,
-                max_condition, max_eps1_frac, min_eps1_frac, max_imbalance, max_null_amp):
+def _last_pairs(
+    draw,
+    min_classes,
+    max_classes,
+    min_per_class,
+    max_per_class,
+    max_extra_width,
+    max_condition,
+    max_eps1_frac,
+    min_eps1_frac,
+    max_imbalance,
+    max_null_amp,
+):
     K = draw(st.integers(min_classes, max_classes))
     n = draw(st.integers(min_per_class, max_per_class))
     width = K + draw(st.integers(0, max_extra_width))
     in_width = K + draw(st.integers(0, max_extra_width))
     balanced = draw(st.booleans())
     return build_last_pair(
-        seed=draw(st.integers(0, 2**32 - 1)), classes=K, per_class=n, width=width,
+        seed=draw(st.integers(0, 2**32 - 1)),
+        classes=K,
+        per_class=n,
+        width=width,
         in_width=in_width,
         log10_kappa=draw(st.floats(0.0, math.log10(max_condition))),
         log10_scale=draw(st.floats(-1.0, 1.0)),
@@ -155,11 +198,19 @@ def _last_pairs(draw, min_classes, max_classes, min_per_class, max_per_class, ma
     )
 
 
-def head_instances(*, min_classes: int = 2, max_classes: int = 6, min_per_class: int = 1,
-                   max_per_class: int = 5, max_extra_width: int = 4,
-                   max_condition: float = 300.0, min_eps1_frac: float = 1e-6,
-                   max_eps1_frac: float = 0.99, max_imbalance: float = 0.3,
-                   max_null_amp: float = 1e3):
+def head_instances(
+    *,
+    min_classes: int = 2,
+    max_classes: int = 6,
+    min_per_class: int = 1,
+    max_per_class: int = 5,
+    max_extra_width: int = 4,
+    max_condition: float = 300.0,
+    min_eps1_frac: float = 1e-6,
+    max_eps1_frac: float = 0.99,
+    max_imbalance: float = 0.3,
+    max_null_amp: float = 1e3,
+):
     """Strategy for :class:`LastPair` snapshots near the hypotheses of JSWM Theorem 3.1.
 
     ``classes`` in ``[min_classes, max_classes]``, ``per_class`` samples each; widths
@@ -177,16 +228,35 @@ def head_instances(*, min_classes: int = 2, max_classes: int = 6, min_per_class:
     _check_positive("max_eps1_frac", max_eps1_frac)
     if min_eps1_frac > max_eps1_frac:
         raise InvalidArgument(
-            f"min_eps1_frac={min_eps1_frac} exceeds max_eps1_frac={max_eps1_frac}")
+            f"min_eps1_frac={min_eps1_frac} exceeds max_eps1_frac={max_eps1_frac}"
+        )
     _check_positive("max_imbalance", max_imbalance, 1e-8)
     _check_positive("max_null_amp", max_null_amp, 1e-2)
-    return _last_pairs(min_classes, max_classes, min_per_class, max_per_class, max_extra_width,
-                       max_condition, max_eps1_frac, min_eps1_frac, max_imbalance, max_null_amp)
+    return _last_pairs(
+        min_classes,
+        max_classes,
+        min_per_class,
+        max_per_class,
+        max_extra_width,
+        max_condition,
+        max_eps1_frac,
+        min_eps1_frac,
+        max_imbalance,
+        max_null_amp,
+    )
 
 
-def build_head(*, seed: int, classes: int, widths: list[int], log10_kappa: float,
-               log10_scale: float, imbalance: float = 0.0, mixing: float = 0.0,
-               **_: Any) -> HeadWeights:
+def build_head(
+    *,
+    seed: int,
+    classes: int,
+    widths: list[int],
+    log10_kappa: float,
+    log10_scale: float,
+    imbalance: float = 0.0,
+    mixing: float = 0.0,
+    **_: Any,
+) -> HeadWeights:
     """A linear head ``W_l = U_l S U_{l-1}ᵀ`` (exactly balanced, ``κ(W_l) = 10^log10_kappa``).
 
     ``widths = [n_0, ..., n_{L2-1}]`` are the input widths of the layers (the output
@@ -201,33 +271,57 @@ def build_head(*, seed: int, classes: int, widths: list[int], log10_kappa: float
     g = torch.Generator().manual_seed(seed)
     K = classes
     dims = [*widths, K]
-    S = _spectrum(g, K, log10_kappa, 10.0 ** log10_scale, dt)
+    S = _spectrum(g, K, log10_kappa, 10.0**log10_scale, dt)
     Us = [_orthonormal(g, d, K, dt) for d in dims]
     Ws = [Us[i + 1] * S @ Us[i].T for i in range(len(widths))]
     if imbalance > 0:
         s1 = float(S[0])
-        Ws = [W + imbalance * s1 * torch.randn(W.shape, generator=g, dtype=dt) / math.sqrt(
-            W.numel()) for W in Ws]
+        Ws = [
+            W + imbalance * s1 * torch.randn(W.shape, generator=g, dtype=dt) / math.sqrt(W.numel())
+            for W in Ws
+        ]
     if mixing > 0:
-        Ms = [torch.eye(d, dtype=dt) + mixing * torch.randn(d, d, generator=g, dtype=dt)
-              / math.sqrt(d) for d in dims]
+        Ms = [
+            torch.eye(d, dtype=dt)
+            + mixing * torch.randn(d, d, generator=g, dtype=dt) / math.sqrt(d)
+            for d in dims
+        ]
         Ms[0] = torch.eye(dims[0], dtype=dt)
         Ms[-1] = torch.eye(K, dtype=dt)
         Ws = [Ms[i + 1] @ W @ torch.linalg.inv(Ms[i]) for i, W in enumerate(Ws)]
-    inputs = dict(seed=seed, classes=K, widths=list(widths), log10_kappa=log10_kappa,
-                  log10_scale=log10_scale, imbalance=imbalance, mixing=mixing,
-                  depth=len(widths), dtype="float64")
+    inputs = dict(
+        seed=seed,
+        classes=K,
+        widths=list(widths),
+        log10_kappa=log10_kappa,
+        log10_scale=log10_scale,
+        imbalance=imbalance,
+        mixing=mixing,
+        depth=len(widths),
+        dtype="float64",
+    )
     return HeadWeights(weights=Ws, inputs=inputs)
 
 
 @st.composite
-def _heads(draw, min_depth, max_depth, min_classes, max_classes, max_extra_width,
-           max_condition_product, imbalanced, mixed):
+def _heads(
+    draw,
+    min_depth,
+    max_depth,
+    min_classes,
+    max_classes,
+    max_extra_width,
+    max_condition_product,
+    imbalanced,
+    mixed,
+):
     L2 = draw(st.integers(min_depth, max_depth))
     K = draw(st.integers(min_classes, max_classes))
     widths = [K + draw(st.integers(0, max_extra_width)) for _ in range(L2)]
     return build_head(
-        seed=draw(st.integers(0, 2**32 - 1)), classes=K, widths=widths,
+        seed=draw(st.integers(0, 2**32 - 1)),
+        classes=K,
+        widths=widths,
         log10_kappa=draw(st.floats(0.0, math.log10(max_condition_product) / L2)),
         log10_scale=draw(st.floats(-0.5, 0.5)),
         imbalance=draw(_log_uniform(1e-8, 1e-1)) if imbalanced else 0.0,
@@ -235,10 +329,17 @@ def _heads(draw, min_depth, max_depth, min_classes, max_classes, max_extra_width
     )
 
 
-def balanced_heads(*, min_depth: int = 2, max_depth: int = 4, min_classes: int = 2,
-                   max_classes: int = 5, max_extra_width: int = 3,
-                   max_condition_product: float = 1e4, imbalanced: bool = False,
-                   mixed: bool = False):
+def balanced_heads(
+    *,
+    min_depth: int = 2,
+    max_depth: int = 4,
+    min_classes: int = 2,
+    max_classes: int = 5,
+    max_extra_width: int = 3,
+    max_condition_product: float = 1e4,
+    imbalanced: bool = False,
+    mixed: bool = False,
+):
     """Strategy for :class:`HeadWeights`: exactly balanced linear heads of depth ``L2``.
 
     ``κ(A) = κ(W_L)^{L2} <= max_condition_product`` (default 1e4, so that ``s_K(A)`` is
@@ -252,26 +353,59 @@ def balanced_heads(*, min_depth: int = 2, max_depth: int = 4, min_classes: int =
     _check_positive("max_condition_product", max_condition_product, 1.0)
     if imbalanced and mixed:
         raise InvalidArgument("choose at most one of imbalanced=True and mixed=True")
-    return _heads(min_depth, max_depth, min_classes, max_classes, max_extra_width,
-                  max_condition_product, imbalanced, mixed)
+    return _heads(
+        min_depth,
+        max_depth,
+        min_classes,
+        max_classes,
+        max_extra_width,
+        max_condition_product,
+        imbalanced,
+        mixed,
+    )
 
 
-def balanced_pairs(*, min_classes: int = 2, max_classes: int = 5, max_extra_width: int = 3,
-                   max_condition: float = 100.0, imbalanced: bool = False):
+def balanced_pairs(
+    *,
+    min_classes: int = 2,
+    max_classes: int = 5,
+    max_extra_width: int = 3,
+    max_condition: float = 100.0,
+    imbalanced: bool = False,
+):
     """Strategy for ``(W_lower, W_upper)`` with ``W_upper = U S Vᵀ``, ``W_lower = V S Rᵀ``."""
     _check_positive("max_condition", max_condition, 1.0)
-    return balanced_heads(min_depth=2, max_depth=2, min_classes=min_classes,
-                          max_classes=max_classes, max_extra_width=max_extra_width,
-                          max_condition_product=max_condition**2, imbalanced=imbalanced
-                          ).map(lambda h: (h.weights[0], h.weights[1]))
+    return balanced_heads(
+        min_depth=2,
+        max_depth=2,
+        min_classes=min_classes,
+        max_classes=max_classes,
+        max_extra_width=max_extra_width,
+        max_condition_product=max_condition**2,
+        imbalanced=imbalanced,
+    ).map(lambda h: (h.weights[0], h.weights[1]))
 
 
-def factorizations(*, min_depth: int = 2, max_depth: int = 4, min_classes: int = 1,
-                   max_classes: int = 4, max_extra_width: int = 3):
+def factorizations(
+    *,
+    min_depth: int = 2,
+    max_depth: int = 4,
+    min_classes: int = 1,
+    max_classes: int = 4,
+    max_extra_width: int = 3,
+):
     """Strategy for :class:`HeadWeights`: balanced, perturbed, or mixed factorisations."""
     _check_range("depth", min_depth, max_depth, low=1)
     _check_range("classes", min_classes, max_classes, low=1)
-    kw = dict(min_depth=min_depth, max_depth=max_depth, min_classes=min_classes,
-              max_classes=max_classes, max_extra_width=max_extra_width)
-    return st.one_of(balanced_heads(**kw), balanced_heads(**kw, mixed=True),
-                     balanced_heads(**kw, imbalanced=True))
+    kw = dict(
+        min_depth=min_depth,
+        max_depth=max_depth,
+        min_classes=min_classes,
+        max_classes=max_classes,
+        max_extra_width=max_extra_width,
+    )
+    return st.one_of(
+        balanced_heads(**kw),
+        balanced_heads(**kw, mixed=True),
+        balanced_heads(**kw, imbalanced=True),
+    )

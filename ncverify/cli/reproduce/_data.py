@@ -58,16 +58,50 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     # seconds: the test suite's end-to-end runs
-    "tiny": Preset("tiny", n_per_class=3, width=16, steps=100, head_depth_steps=50, seeds=2,
-                   head_depth_seeds=2, lr=0.5, records=6, cluster_dim=12, cluster_classes=4),
+    "tiny": Preset(
+        "tiny",
+        n_per_class=3,
+        width=16,
+        steps=100,
+        head_depth_steps=50,
+        seeds=2,
+        head_depth_seeds=2,
+        lr=0.5,
+        records=6,
+        cluster_dim=12,
+        cluster_classes=4,
+    ),
     # the 2-core CPU default: each command a few minutes
-    "small": Preset("small", n_per_class=10, width=64, steps=6000, head_depth_steps=2000,
-                    seeds=5, head_depth_seeds=3, lr=0.5, records=31, cluster_dim=32,
-                    cluster_classes=10),
+    "small": Preset(
+        "small",
+        n_per_class=10,
+        width=64,
+        steps=6000,
+        head_depth_steps=2000,
+        seeds=5,
+        head_depth_seeds=3,
+        lr=0.5,
+        records=31,
+        cluster_dim=32,
+        cluster_classes=10,
+    ),
     # MNIST-sized shapes for a GPU (clusters: 60,000 × 784)
-    "gpu": Preset("gpu", n_per_class=None, width=512, steps=5000, head_depth_steps=3000,
-                  seeds=5, head_depth_seeds=3, lr=0.2, records=51, cluster_dim=784,
-                  cluster_classes=10, dtype="float32", device="auto", first_width=1024),
+    "gpu": Preset(
+        "gpu",
+        n_per_class=None,
+        width=512,
+        steps=5000,
+        head_depth_steps=3000,
+        seeds=5,
+        head_depth_seeds=3,
+        lr=0.2,
+        records=51,
+        cluster_dim=784,
+        cluster_classes=10,
+        dtype="float32",
+        device="auto",
+        first_width=1024,
+    ),
 }
 
 _GPU_CLUSTERS_PER_CLASS = 6000
@@ -78,13 +112,19 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise InvalidInput(
-            f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}"
-        ) from None
+        raise InvalidInput(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}") from None
 
 
-def load_dataset(name: str, *, n_per_class: int | None, seed: int = 0, dtype: str = "float64",
-                 device: str = "cpu", cluster_dim: int = 32, cluster_classes: int = 10):
+def load_dataset(
+    name: str,
+    *,
+    n_per_class: int | None,
+    seed: int = 0,
+    dtype: str = "float64",
+    device: str = "cpu",
+    cluster_dim: int = 32,
+    cluster_classes: int = 10,
+):
     """``(X, y)`` from :mod:`ncverify.data` on ``device`` in ``dtype``: ``X`` (N, d) with
     unit-norm rows, ``y`` (N,) int64, balanced. ``n_per_class=None`` takes the largest
     balanced digits set (174 per class) or 6,000 per class for ``clusters``."""
@@ -94,17 +134,21 @@ def load_dataset(name: str, *, n_per_class: int | None, seed: int = 0, dtype: st
 
     if name not in DATASETS:
         raise InvalidInput(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    if n_per_class is not None and (isinstance(n_per_class, bool)
-                                    or not isinstance(n_per_class, int) or n_per_class < 2):
-        raise InvalidInput(f"n_per_class={n_per_class!r}; it must be an integer >= 2 "
-                           "(within-class variability needs two samples per class)")
+    if n_per_class is not None and (
+        isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 2
+    ):
+        raise InvalidInput(
+            f"n_per_class={n_per_class!r}; it must be an integer >= 2 "
+            "(within-class variability needs two samples per class)"
+        )
     if name == "digits":
         n = DIGITS_MIN_PER_CLASS if n_per_class is None else n_per_class
         data = make_digits_subset(seed=seed, num_classes=10, samples_per_class=n)
     else:
         n = _GPU_CLUSTERS_PER_CLASS if n_per_class is None else n_per_class
-        data = make_gaussian_clusters(seed=seed, num_classes=cluster_classes,
-                                      samples_per_class=n, input_dim=cluster_dim)
+        data = make_gaussian_clusters(
+            seed=seed, num_classes=cluster_classes, samples_per_class=n, input_dim=cluster_dim
+        )
     return data.X.to(dtype=getattr(torch, dtype), device=device), data.y.to(device=device)
 
 

@@ -90,8 +90,9 @@ def _band(ax, x, mean, std, *, log: bool, label: str, color=None, marker="o", li
     lo = mean - std
     if log:
         lo = np.where(lo > 0, lo, mean / 10.0)
-    line = ax.plot(x, mean, marker=marker, linestyle=linestyle, label=label, color=color,
-                   markersize=4)[0]
+    line = ax.plot(
+        x, mean, marker=marker, linestyle=linestyle, label=label, color=color, markersize=4
+    )[0]
     ax.fill_between(x, lo, mean + std, alpha=0.2, color=line.get_color())
     return line
 
@@ -103,9 +104,15 @@ def _save(fig, out_dir: Path, basename: str) -> Path:
     return png
 
 
-def plot_layer_metrics(out_dir: str | Path, basename: str, *, layer_index: Sequence[int],
-                       metrics: dict[str, np.ndarray], first_linear: int,
-                       title: str) -> tuple[Path, Path]:
+def plot_layer_metrics(
+    out_dir: str | Path,
+    basename: str,
+    *,
+    layer_index: Sequence[int],
+    metrics: dict[str, np.ndarray],
+    first_linear: int,
+    title: str,
+) -> tuple[Path, Path]:
     """Per-layer metrics against layer index, mean ± 1 std over seeds.
 
     ``metrics[name]`` has shape (seeds, layers); columns follow ``layer_index``.
@@ -123,15 +130,17 @@ def plot_layer_metrics(out_dir: str | Path, basename: str, *, layer_index: Seque
         vals = np.asarray(metrics[name], dtype=float)
         mean, std = seed_stats(vals)
         for j, layer in enumerate(layer_index):
-            rows.append([name, int(layer), float(mean[j]), float(std[j]),
-                         *(float(v) for v in vals[:, j])])
+            rows.append(
+                [name, int(layer), float(mean[j]), float(std[j]), *(float(v) for v in vals[:, j])]
+            )
         ok = np.isfinite(mean)
         log = name in _LOG_METRICS and bool(np.all(mean[ok] > 0))
         _band(ax, x[ok], mean[ok], std[ok], log=log, label="mean ± 1 std over seeds")
         if log:
             ax.set_yscale("log")
-        ax.axvspan(first_linear - 0.5, x.max() + 0.5, color="0.85", alpha=0.5, lw=0,
-                   label="linear head")
+        ax.axvspan(
+            first_linear - 0.5, x.max() + 0.5, color="0.85", alpha=0.5, lw=0, label="linear head"
+        )
         ax.set_xticks(x)
         ax.set_xlabel("layer ℓ")
         ax.set_title(_METRIC_LABELS.get(name, name), fontsize=9)
@@ -144,10 +153,17 @@ def plot_layer_metrics(out_dir: str | Path, basename: str, *, layer_index: Seque
     return png, csv_path
 
 
-def plot_pair_balancedness(out_dir: str | Path, basename: str, *, steps: np.ndarray,
-                           values: np.ndarray, pair_index: Sequence[int],
-                           linear: Sequence[bool], predicted: np.ndarray,
-                           title: str) -> tuple[Path, Path]:
+def plot_pair_balancedness(
+    out_dir: str | Path,
+    basename: str,
+    *,
+    steps: np.ndarray,
+    values: np.ndarray,
+    pair_index: Sequence[int],
+    linear: Sequence[bool],
+    predicted: np.ndarray,
+    title: str,
+) -> tuple[Path, Path]:
     """Balancedness of each consecutive pair against step (log scale).
 
     ``values`` (seeds, records, pairs); ``predicted`` (records, pairs): the
@@ -166,15 +182,31 @@ def plot_pair_balancedness(out_dir: str | Path, basename: str, *, steps: np.ndar
     for j, pair in enumerate(pair_index):
         color = cmap(j / max(1, num_pairs - 1))
         kind = "linear" if linear[j] else "nonlinear"
-        _band(ax, steps, mean[:, j], std[:, j], log=True, color=color, marker=None,
-              linestyle="-" if linear[j] else ":",
-              label=f"(W_{pair}, W_{pair + 1}) {kind}")
+        _band(
+            ax,
+            steps,
+            mean[:, j],
+            std[:, j],
+            log=True,
+            color=color,
+            marker=None,
+            linestyle="-" if linear[j] else ":",
+            label=f"(W_{pair}, W_{pair + 1}) {kind}",
+        )
         if linear[j]:
             ax.plot(steps, predicted[:, j], linestyle="--", color=color, linewidth=1.0)
         for t, step in enumerate(steps):
-            rows.append([int(pair), int(bool(linear[j])), int(step), float(mean[t, j]),
-                         float(std[t, j]), float(predicted[t, j]),
-                         *(float(v) for v in values[:, t, j])])
+            rows.append(
+                [
+                    int(pair),
+                    int(bool(linear[j])),
+                    int(step),
+                    float(mean[t, j]),
+                    float(std[t, j]),
+                    float(predicted[t, j]),
+                    *(float(v) for v in values[:, t, j]),
+                ]
+            )
     ax.plot([], [], "k--", linewidth=1.0, label="prediction ε(0)·∏(1−η_sλ)²")
     ax.set_yscale("log")
     ax.set_xlabel("gradient step t")
@@ -184,14 +216,23 @@ def plot_pair_balancedness(out_dir: str | Path, basename: str, *, steps: np.ndar
     fig.tight_layout()
     png = _save(fig, out_dir, basename)
     csv_path = out_dir / f"{basename}.csv"
-    _write_csv(csv_path, ["pair", "linear", "step", "mean", "std", "predicted",
-                          *_seed_header(values.shape[0])], rows)
+    _write_csv(
+        csv_path,
+        ["pair", "linear", "step", "mean", "std", "predicted", *_seed_header(values.shape[0])],
+        rows,
+    )
     return png, csv_path
 
 
-def plot_head_depth(out_dir: str | Path, basename: str, *, head_depths: Sequence[int],
-                    weight_decays: Sequence[float], metrics: dict[str, np.ndarray],
-                    title: str) -> tuple[Path, Path]:
+def plot_head_depth(
+    out_dir: str | Path,
+    basename: str,
+    *,
+    head_depths: Sequence[int],
+    weight_decays: Sequence[float],
+    metrics: dict[str, np.ndarray],
+    title: str,
+) -> tuple[Path, Path]:
     """NC1, NC2 and κ(W_L) with κ(A)^{1/L2} overlaid, against head depth L2, and the
     training accuracy (a run that leaves classes unfitted has meaningless NC2).
 
@@ -212,39 +253,60 @@ def plot_head_depth(out_dir: str | Path, basename: str, *, head_depths: Sequence
         stats[name] = (mean, std)
         for i, wd in enumerate(weight_decays):
             for j, depth in enumerate(head_depths):
-                rows.append([name, float(wd), int(depth), float(mean[i, j]), float(std[i, j]),
-                             *(float(v) for v in vals[i, j])])
-    panels = [("nc1", axes[0]), ("nc2", axes[1]), ("kappa_WL", axes[2]),
-              ("accuracy", axes[3])]
+                rows.append(
+                    [
+                        name,
+                        float(wd),
+                        int(depth),
+                        float(mean[i, j]),
+                        float(std[i, j]),
+                        *(float(v) for v in vals[i, j]),
+                    ]
+                )
+    panels = [("nc1", axes[0]), ("nc2", axes[1]), ("kappa_WL", axes[2]), ("accuracy", axes[3])]
     for i, wd in enumerate(weight_decays):
         for name, ax in panels:
             mean, std = stats[name]
-            _band(ax, x, mean[i], std[i], log=name != "accuracy", label=f"λ = {wd:g}",
-                  color=f"C{i}")
+            _band(
+                ax, x, mean[i], std[i], log=name != "accuracy", label=f"λ = {wd:g}", color=f"C{i}"
+            )
         mean, _ = stats["kappa_A_root"]
-        axes[2].plot(x, mean[i], linestyle="--", marker="x", color=f"C{i}",
-                     label=f"κ(A)^(1/L2), λ = {wd:g}")
+        axes[2].plot(
+            x, mean[i], linestyle="--", marker="x", color=f"C{i}", label=f"κ(A)^(1/L2), λ = {wd:g}"
+        )
         mean, _ = stats["kappa_A_root"]
-        axes[1].plot(x, mean[i], linestyle="--", marker="x", color=f"C{i}", alpha=0.6,
-                     label=f"κ(A)^(1/L2), λ = {wd:g}")
+        axes[1].plot(
+            x,
+            mean[i],
+            linestyle="--",
+            marker="x",
+            color=f"C{i}",
+            alpha=0.6,
+            label=f"κ(A)^(1/L2), λ = {wd:g}",
+        )
     for name, ax in panels:
         ax.set_yscale("linear" if name == "accuracy" else "log")
         ax.set_xticks(x)
         ax.set_xlabel("linear head depth L2")
-        ax.set_title(_METRIC_LABELS[name] + ("  of Z_{L−1}" if name in ("nc1", "nc2") else ""),
-                     fontsize=9)
+        ax.set_title(
+            _METRIC_LABELS[name] + ("  of Z_{L−1}" if name in ("nc1", "nc2") else ""), fontsize=9
+        )
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     png = _save(fig, out_dir, basename)
     csv_path = out_dir / f"{basename}.csv"
-    _write_csv(csv_path, ["metric", "weight_decay", "head_depth", "mean", "std",
-                          *_seed_header(num_seeds)], rows)
+    _write_csv(
+        csv_path,
+        ["metric", "weight_decay", "head_depth", "mean", "std", *_seed_header(num_seeds)],
+        rows,
+    )
     return png, csv_path
 
 
-def plot_grams(out_dir: str | Path, basename: str, *, grams: Sequence[tuple[str, np.ndarray]],
-               title: str) -> tuple[Path, Path]:
+def plot_grams(
+    out_dir: str | Path, basename: str, *, grams: Sequence[tuple[str, np.ndarray]], title: str
+) -> tuple[Path, Path]:
     """Heat maps of normalised Gram matrices ``G / max diag G`` of class means.
 
     ``grams``: (panel label, K×K matrix already normalised). At bias-free MSE
