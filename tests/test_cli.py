@@ -210,7 +210,7 @@ def test_on_arch(ncverify_record, ncverify_arch):
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "ncverify: 1/1 tests finished" in proc.stderr  # plain lines: stderr is not a TTY
     assert "\r" not in proc.stderr
-    assert proc.stdout.splitlines()[1].split() == ["syn-arch", "1", "0", "1", "0", "0", "0"]
+    assert proc.stdout.splitlines()[1].split() == ["syn-arch", "1", "0", "1", "0", "0", "0", "0"]
     assert not (tmp_path / "chk" / ".progress").exists()
     report = json.loads((tmp_path / "chk" / "report.json").read_text())
     assert report["complete"] and report["seed"] == 4

@@ -106,7 +106,7 @@ def test_report_files_from_a_pytest_run(pytester):
     )
     out = pytester.path / "out"
     report = json.loads((out / "report.json").read_text())
-    assert report["schema"] == "ncverify-report" and report["schema_version"] == 1
+    assert report["schema"] == "ncverify-report" and report["schema_version"] == 2
     assert report["complete"] is True and report["incomplete_reasons"] == []
     assert (report["profile"], report["seed"], report["exitstatus"]) == ("ci", 9, 1)
     assert report["profile_settings"]["max_examples"] == 300
@@ -338,10 +338,11 @@ def test_verdict_table_and_counts():
         _evaluation("a", 0.2, test_id="t.py::a"),
     ]
     report = build_report(tests=_tests(evs, outcome="failed"), profile="ci", seed=1)
+    # H-nc is not checkable: no run of these records is in the theorem's scope (outside)
     assert format_verdict_table(report["verdicts"]).splitlines() == [
-        "theorem  tests  failed  confirmed  outside  counterexample  inconclusive",
-        "a            1       1          1        0               0             0",
-        "b            1       1          1        1               0             0",
+        "theorem  tests  failed  confirmed  outside  counterexample  unexplained  inconclusive",
+        "a            1       1          0        1               0            0             0",
+        "b            1       1          0        2               0            0             0",
     ]
 
 

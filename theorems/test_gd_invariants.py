@@ -33,8 +33,8 @@ def _single_thread():
     torch.set_num_threads(before)
 
 
-def _check(spec, snapshot, record):
-    evaluation = record(spec.check(snapshot, seed=snapshot.seed, inputs=snapshot.inputs))
+def _check(spec, snapshot, record, role="check"):
+    evaluation = record(spec.check(snapshot, seed=snapshot.seed, inputs=snapshot.inputs, role=role))
     assert evaluation.verdict is not Verdict.COUNTEREXAMPLE, evaluation.reason
     return evaluation
 
@@ -55,8 +55,8 @@ def test_balancedness_recursion(step, ncverify_record):
 @hypothesis_settings("deterministic", max_examples=100)
 @given(step=gd_steps(nonlinear_between=True))
 def test_recursion_fails_across_a_nonlinearity(step, ncverify_record):
-    """Negative control: σ between the layers breaks W_{l+1}ᵀG_{l+1} = G_l W_lᵀ."""
-    evaluation = _check(gd.BALANCEDNESS_STEP, step, ncverify_record)
+    """Outside the scope: σ between the layers breaks W_{l+1}ᵀG_{l+1} = G_l W_lᵀ."""
+    evaluation = _check(gd.BALANCEDNESS_STEP, step, ncverify_record, role="robustness")
     assert evaluation.verdict is Verdict.OUTSIDE, evaluation.reason
     (claim,) = evaluation.claims
     assert claim.held is False
@@ -67,8 +67,8 @@ def test_recursion_fails_across_a_nonlinearity(step, ncverify_record):
 @hypothesis_settings("deterministic", max_examples=100)
 @given(step=gd_steps(momentum=0.9))
 def test_recursion_fails_with_momentum(step, ncverify_record):
-    """Negative control: a heavy-ball step is not a plain GD step."""
-    evaluation = _check(gd.BALANCEDNESS_STEP, step, ncverify_record)
+    """Outside the scope: a heavy-ball step is not a plain GD step."""
+    evaluation = _check(gd.BALANCEDNESS_STEP, step, ncverify_record, role="robustness")
     assert evaluation.verdict is Verdict.OUTSIDE, evaluation.reason
     assert [a.held for a in evaluation.assumptions] == [True, False]
     (claim,) = evaluation.claims

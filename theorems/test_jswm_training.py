@@ -120,7 +120,7 @@ def _diverged(run) -> str | None:
     return None if not run.diverged else f"diverged at step {run.diverged_step}"
 
 
-def _judge_run(spec, run, data, inputs, seed, *, sharpness=None, architecture=""):
+def _judge_run(spec, run, data, inputs, seed, *, sharpness=None, architecture="", role="check"):
     """What the run could not measure (a diverged run, undeclared widths) is undecided."""
     snap = TrainedNetwork(
         run,
@@ -131,6 +131,7 @@ def _judge_run(spec, run, data, inputs, seed, *, sharpness=None, architecture=""
     )
     return spec.check(
         snap,
+        role=role,
         seed=seed,
         inputs=inputs,
         unmeasured="undecided",
@@ -181,7 +182,12 @@ def test_theorem_4_4_assumption_violations_are_outside(violation, ncverify_recor
         run = _train(arch.build(), data, hp, arch.seed)
         ev = ncverify_record(
             _judge_run(
-                TRAINING_NC1, run, data, _inputs(data, arch, hp, violation=violation), arch.seed
+                TRAINING_NC1,
+                run,
+                data,
+                _inputs(data, arch, hp, violation=violation),
+                arch.seed,
+                role="robustness",
             )
         )
         if run.diverged:

@@ -61,7 +61,8 @@ def _theorem_info(t: Any) -> dict[str, Any]:
         "assumptions": [
             {
                 "name": _text(a.name),
-                "status": _text(getattr(a, "status", "")),
+                "status": _text(getattr(a, "status", ""))
+                + (f" ({a.proxy})" if getattr(a, "proxy", None) else ""),
                 "description": _text(getattr(a, "description", "")),
             }
             for a in getattr(t, "assumptions", ())
@@ -73,6 +74,15 @@ def _theorem_info(t: Any) -> dict[str, Any]:
                 "expression": _text(getattr(c, "expression", "")),
             }
             for c in getattr(t, "claims", ())
+        ],
+        "controls": [
+            {
+                "name": _text(c.name),
+                "kind": _text(getattr(c, "kind", "")),
+                "target": _text(getattr(c, "target", "")),
+                "description": _text(getattr(c, "description", "")),
+            }
+            for c in getattr(t, "controls", ())
         ],
     }
 
@@ -96,9 +106,14 @@ def _cmd_list(args: argparse.Namespace) -> int:
             print(f"    source: {info['source']}")
         for a in info["assumptions"]:
             status = (a["status"] or "?").replace("_", " ")
-            print(f"    assumption {a['name']:<16} {status:<14} {a['description']}")
+            print(f"    assumption {a['name']:<16} {status:<22} {a['description']}")
         for c in info["claims"]:
             print(f"    claim      {c['name']:<16} {c['relation']} {c['expression']}".rstrip())
+        for c in info["controls"]:
+            print(
+                f"    control    {c['name']:<16} {c['kind']} {c['target']}: "
+                f"{c['description']}".rstrip(" :")
+            )
     print(f"{len(infos)} theorems")
     return EXIT_OK
 
@@ -108,8 +123,8 @@ def add_list(sub: argparse._SubParsersAction) -> None:
         "list",
         help="list the registered theorems and their assumptions",
         description="List theorems: id, provenance, title, source, every "
-        "assumption with its status (checked / proxied / not checkable) and "
-        "every claim.",
+        "assumption with its status (checked / proxied / declared / not checkable), "
+        "every claim and its negative controls.",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(handler=_cmd_list)

@@ -6,7 +6,11 @@ Options (``pytest --help``, group *ncverify*): ``--ncverify-profile``, ``--ncver
 ``ncverify_theorem(theorem_id)`` and ``ncverify_arch`` (``docs/plugin.md``).
 
 * ``_options``: option parsing and validation;
-* ``_hooks``: configuration, markers, fixtures, the counterexample hook;
+* ``_hooks``: configuration, markers, seeds, the hook that fails a test on a failing
+  evaluation, a vacuous check (``_checks``: floors) or a missed negative control;
+* ``_fixtures``: ``ncverify_record``, ``ncverify_control`` and the option fixtures;
+* ``_seeds``: per-test seeds derived from ``--ncverify-seed``; ``seeded(name)`` for nested
+  ``@given``;
 * ``_collector``: gathers evaluations from test reports (xdist-safe) and writes the report;
 * ``_profiles``: :class:`Profile`, :data:`PROFILES`, :func:`hypothesis_settings`.
 
@@ -16,11 +20,14 @@ Importing this package imports nothing heavy (no torch, sympy, cvxpy or matplotl
 from __future__ import annotations
 
 from ._collector import COMMAND_ENV
-from ._hooks import (
+from ._fixtures import (
     ncverify_arch,
+    ncverify_control,
     ncverify_profile,
     ncverify_record,
     ncverify_seed,
+)
+from ._hooks import (
     pytest_collection_modifyitems,
     pytest_configure,
     pytest_runtest_call,
@@ -38,6 +45,7 @@ from ._profiles import (
     get_profile,
     hypothesis_settings,
 )
+from ._seeds import derive_seed, seeded, seeded_random
 
 __all__ = [
     "ARCH_ENV",
@@ -49,9 +57,11 @@ __all__ = [
     "Profile",
     "current_profile",
     "current_seed",
+    "derive_seed",
     "get_profile",
     "hypothesis_settings",
     "ncverify_arch",
+    "ncverify_control",
     "ncverify_profile",
     "ncverify_record",
     "ncverify_seed",
@@ -60,5 +70,7 @@ __all__ = [
     "pytest_configure",
     "pytest_runtest_call",
     "pytest_unconfigure",
+    "seeded",
+    "seeded_random",
     "validate_arch_spec",
 ]

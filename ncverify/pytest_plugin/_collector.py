@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 EVALUATION_KEY = "ncverify_evaluation"
+CONTROL_KEY = "ncverify_control"  # a negative control refuted (or missed) by hypothesis.find
 THEOREM_KEY = "ncverify_theorem"
 HYPOTHESIS_KEY = "ncverify_hypothesis"
 INJECTED_KEY = "ncverify_failed_by_plugin"  # the test passed itself but recorded a counterexample
@@ -93,13 +94,16 @@ class Collector:
                 "hypothesis": False,
                 "failed_by_plugin": False,
                 "evaluations": [],
+                "controls": [],
                 "message": "",
             },
         )
-        evaluations = []
+        evaluations, controls = [], []
         for key, value in report.user_properties:
             if key == EVALUATION_KEY:
                 evaluations.append(value)
+            elif key == CONTROL_KEY:
+                controls.append(value)
             elif key == THEOREM_KEY:
                 rec["theorem"] = value
             elif key == HYPOTHESIS_KEY:
@@ -108,6 +112,8 @@ class Collector:
                 rec["failed_by_plugin"] = True
         if len(evaluations) >= len(rec["evaluations"]):  # properties accumulate over phases
             rec["evaluations"] = evaluations
+        if len(controls) >= len(rec["controls"]):
+            rec["controls"] = controls
         rec["duration"] += float(getattr(report, "duration", 0.0) or 0.0)
         if hasattr(report, "wasxfail"):
             rec["outcome"] = "xfailed" if report.skipped else "xpassed"

@@ -20,23 +20,24 @@ controller prints the verdict table and writes the report (see ``docs/plugin.md`
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..errors import InvalidInput
-from ..spec import Evaluation
-from ._collector import EVALUATION_KEY, HYPOTHESIS_KEY, INJECTED_KEY, THEOREM_KEY, Collector, plain
+from ._checks import FAILING, check_controls, check_floors
+from ._collector import (
+    CONTROL_KEY,
+    EVALUATION_KEY,
+    INJECTED_KEY,
+    THEOREM_KEY,
+    Collector,
+)
 from ._options import ARCH_ENV, SETTINGS, Settings, _profile_name, _resolve, _seed
-from ._profiles import PROFILE_ENV, SEED_ENV, current_profile, current_seed
+from ._profiles import PROFILE_ENV, SEED_ENV, current_seed
+from ._seeds import derive_seed, disable_local_constants
 
 __all__ = [
-    "ncverify_arch",
-    "ncverify_profile",
-    "ncverify_record",
-    "ncverify_seed",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_runtest_call",
@@ -47,8 +48,10 @@ __all__ = [
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "ncverify_theorem(theorem_id): the test checks the theorem spec with this id "
-        "(reports group evaluations and test outcomes by it)",
+        "ncverify_theorem(theorem_id, min_in_scope=None, max_undecided_fraction=None, "
+        "controls=False): the test checks the theorem spec with this id (reports group "
+        "evaluations by it; the spec's floor applies, these options override it; "
+        "controls=True: every negative control must be caught by this test)",
     )
     config.addinivalue_line(
         "markers",
@@ -105,94 +108,76 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     del config.stash[SETTINGS]
 
 
-def _theorem_id(item: pytest.Item) -> str | None:
-    theorem = None
+_MARK_KWARGS = ("min_in_scope", "max_undecided_fraction", "controls")
+
+
+def _theorem_mark(item: pytest.Item) -> tuple[str | None, dict[str, Any]]:
+    """The closest ``ncverify_theorem(theorem_id, **options)`` marker: id and options."""
     for mark in item.iter_markers(name="ncverify_theorem"):
+        unknown = sorted(set(mark.kwargs) - set(_MARK_KWARGS))
         if (
-            mark.kwargs
+            unknown
             or len(mark.args) != 1
             or not isinstance(mark.args[0], str)
             or not mark.args[0].strip()
         ):
             raise pytest.UsageError(
-                f"{item.nodeid}: @pytest.mark.ncverify_theorem takes exactly one non-empty "
-                f"theorem id string, e.g. ncverify_theorem('jswm-3.1-nc1'); got "
-                f"args={mark.args!r} kwargs={mark.kwargs!r}"
+                f"{item.nodeid}: @pytest.mark.ncverify_theorem takes one non-empty theorem id "
+                f"string and the options {', '.join(_MARK_KWARGS)}, e.g. "
+                f"ncverify_theorem('jswm-3.1-nc1', controls=True); got args={mark.args!r} "
+                f"kwargs={mark.kwargs!r}"
             )
-        theorem = theorem or mark.args[0]  # closest marker wins
-    return theorem
+        return mark.args[0], dict(mark.kwargs)
+    return None, {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    theorem_items = False
     for item in items:
-        theorem = _theorem_id(item)
+        theorem, _ = _theorem_mark(item)
         if theorem is not None:
             item.user_properties.append((THEOREM_KEY, theorem))
+        theorem_items = (
+            theorem_items
+            or theorem is not None
+            or bool(list(item.iter_markers(name="ncverify_arch")))
+        )
+    hypothesis_items = [
+        i for i in items if getattr(getattr(i, "obj", None), "is_hypothesis_test", False)
+    ]
+    if theorem_items:
+        disable_local_constants()
+    if hypothesis_items:
+        import hypothesis
+
+        base = current_seed()
+        for item in hypothesis_items:
+            fn = getattr(item.obj, "__func__", item.obj)
+            name = f"{getattr(item.module, '__name__', '')}.{fn.__qualname__}"
+            hypothesis.seed(derive_seed(base, name))(fn)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
     result = yield
-    found = [
-        v
-        for k, v in item.user_properties
-        if k == EVALUATION_KEY and v.get("verdict") == "counterexample"
-    ]
-    if found:
-        last = found[-1]
+    evaluations = [v for k, v in item.user_properties if k == EVALUATION_KEY]
+    failing = [v for v in evaluations if v.get("verdict") in FAILING]
+    if failing:
+        last = failing[-1]
         item.user_properties.append((INJECTED_KEY, True))
         pytest.fail(
-            f"ncverify: {len(found)} counterexample(s) recorded; last: theorem "
+            f"ncverify: {len(failing)} failing evaluation(s) recorded "
+            f"({', '.join(sorted({v['verdict'] for v in failing}))}); last: theorem "
             f"{last.get('theorem_id')!r}, {last.get('reason')}, inputs {last.get('inputs')!r}",
             pytrace=False,
         )
+    theorem, options = _theorem_mark(item)
+    problems = check_floors(evaluations, theorem, options)
+    if options.get("controls"):
+        problems += check_controls(
+            evaluations, theorem, [v for k, v in item.user_properties if k == CONTROL_KEY]
+        )
+    if problems:
+        item.user_properties.append((INJECTED_KEY, True))
+        pytest.fail("ncverify: " + "; ".join(problems), pytrace=False)
     return result
-
-
-@pytest.fixture
-def ncverify_profile():
-    """The :class:`~ncverify.pytest_plugin.Profile` selected for this run."""
-    return current_profile()
-
-
-@pytest.fixture
-def ncverify_seed() -> int:
-    """The base seed of this run (``--ncverify-seed``)."""
-    return current_seed()
-
-
-@pytest.fixture
-def ncverify_arch(request: pytest.FixtureRequest) -> str | None:
-    """The ``--ncverify-arch`` value (``'module:factory'``) or ``None``."""
-    return request.config.stash[SETTINGS].arch
-
-
-@pytest.fixture
-def ncverify_record(request: pytest.FixtureRequest):
-    """``record(evaluation) -> evaluation``: attach an evaluation to this test's report.
-
-    The stored copy gets ``test_id`` = the test's node id and, when unset, ``seed``
-    = the run's base seed; that copy is returned. A test that records a
-    counterexample fails even if it asserts nothing.
-    """
-    node = request.node
-    if (
-        getattr(request.function, "is_hypothesis_test", False)
-        and (HYPOTHESIS_KEY, True) not in node.user_properties
-    ):
-        node.user_properties.append((HYPOTHESIS_KEY, True))
-    seed = current_seed()
-
-    def record(evaluation: Evaluation) -> Evaluation:
-        if not isinstance(evaluation, Evaluation):
-            raise InvalidInput(
-                f"ncverify_record expects an ncverify Evaluation, got {type(evaluation).__name__}"
-            )
-        changes: dict[str, Any] = {"test_id": node.nodeid}
-        if evaluation.seed is None:
-            changes["seed"] = seed
-        evaluation = replace(evaluation, **changes)
-        node.user_properties.append((EVALUATION_KEY, plain(evaluation.to_dict())))
-        return evaluation
-
-    return record

@@ -12,11 +12,9 @@ written, and their absence is tolerated.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -26,7 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..spec._verdict import ClaimOutcome, Evaluation, _encode
+from ..spec import Evaluation, json_safe
+from ._sections import FAILING, VERDICTS, registry_entries, theorem_section
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -41,8 +40,8 @@ __all__ = [
     "write_report",
 ]
 
-SCHEMA_VERSION = 1
-VERDICTS = ("confirmed", "outside", "counterexample", "inconclusive")
+SCHEMA_VERSION = 2
+
 _PACKAGES = (
     "ncverify",
     "torch",
@@ -206,107 +205,6 @@ def format_verdict_table(rows: list[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _registry(ids: Iterable[str]) -> tuple[dict[str, Any], str | None]:
-    try:
-        from .. import spec
-    except Exception as exc:
-        return {}, f"theorem registry ncverify.spec unavailable: {exc!r}"
-    found = {}
-    for theorem_id in ids:
-        try:
-            found[theorem_id] = spec.get_theorem(theorem_id)
-        except Exception:  # not registered: the report falls back to the evaluations
-            pass
-    return found, None
-
-
-def _text(x: Any) -> str:
-    x = getattr(x, "value", x)
-    return "" if x is None else str(x)
-
-
-def _theorem_section(theorem_id: str, evals: list[dict], tests: list[dict], meta: Any) -> dict:
-    first = evals[0] if evals else {}
-    section: dict[str, Any] = {
-        "id": theorem_id,
-        "registered": meta is not None,
-        "title": _text(getattr(meta, "title", "")),
-        "source": _text(getattr(meta, "source", None)) or first.get("source", ""),
-        "provenance": _text(getattr(meta, "provenance", None)) or first.get("provenance", ""),
-        "family": _text(getattr(meta, "family", "")),
-        "proof": _text(getattr(meta, "proof", "")),
-        "verdicts": {v: sum(e["verdict"] == v for e in evals) for v in VERDICTS},
-        "tests": sorted(t["nodeid"] for t in tests),
-    }
-    assumptions: dict[str, dict[str, Any]] = {}
-
-    def new(name: str, description: str = "", status: str = "") -> dict[str, Any]:
-        return assumptions.setdefault(
-            name,
-            {
-                "name": name,
-                "description": description,
-                "status": status,
-                "held": 0,
-                "failed": 0,
-                "not_checkable": 0,
-                **{
-                    f"claim_when_{k}": {"held": 0, "failed": 0, "undecided": 0}
-                    for k in ("held", "failed", "not_checkable")
-                },
-            },
-        )
-
-    for a in getattr(meta, "assumptions", ()) or ():
-        new(_text(a.name), _text(getattr(a, "description", "")), _text(getattr(a, "status", "")))
-    claims: dict[str, dict[str, Any]] = {}
-
-    def new_claim(name: str, relation: str, expression: str) -> dict[str, Any]:
-        return claims.setdefault(
-            name,
-            {
-                "name": name,
-                "relation": relation,
-                "expression": expression,
-                "held": 0,
-                "failed": 0,
-                "undecided": 0,
-                "vacuous": 0,
-                "ratios": [],
-            },
-        )
-
-    for c in getattr(meta, "claims", ()) or ():
-        new_claim(_text(c.name), _text(c.relation), _text(getattr(c, "expression", "")))
-    outcome_key = {True: "held", False: "failed", None: "undecided"}
-    for e in evals:
-        claim_key = outcome_key[e.get("claim_held")]
-        for a in e["assumptions"]:
-            entry = new(a["name"], status=a["status"])
-            entry["status"] = entry["status"] or a["status"]
-            key = {True: "held", False: "failed", None: "not_checkable"}[a["held"]]
-            entry[key] += 1
-            entry[f"claim_when_{key}"][claim_key] += 1
-        for c in e["claims"]:
-            entry = new_claim(c["name"], c["relation"], c.get("expression", ""))
-            entry["expression"] = entry["expression"] or c.get("expression", "")
-            entry[outcome_key[c["held"]]] += 1
-            entry["vacuous"] += bool(c.get("vacuous"))
-            r = ClaimOutcome.from_dict(c).ratio
-            if r is not None:
-                entry["ratios"].append(r)
-    for entry in claims.values():
-        ratios = entry.pop("ratios")
-        finite = [r for r in ratios if math.isfinite(r)]
-        entry["n_ratios"] = len(ratios)
-        entry["ratio_max"] = max(ratios) if ratios else None
-        entry["ratio_min"] = min(ratios) if ratios else None
-        entry["ratio_median"] = statistics.median(finite) if finite else None
-    section["assumptions"] = list(assumptions.values())
-    section["claims"] = list(claims.values())
-    return section
-
-
 def build_report(
     *,
     tests: Iterable[Mapping[str, Any]],
@@ -335,7 +233,7 @@ def build_report(
     for t in tests:
         evs = [dict(e, sequence=i, shrunk=False) for i, e in enumerate(t.get("evaluations", ()))]
         if t.get("hypothesis") and t.get("outcome") == "failed" and not t.get("failed_by_plugin"):
-            ces = [e for e in evs if e["verdict"] == "counterexample"]
+            ces = [e for e in evs if e["verdict"] in FAILING]
             if ces:  # hypothesis failed the test: it replays the minimal example last
                 ces[-1]["shrunk"] = True
         evaluations.extend(evs)
@@ -343,7 +241,7 @@ def build_report(
     ids = sorted(
         {e["theorem_id"] for e in evaluations} | {t["theorem"] for t in tests if t.get("theorem")}
     )
-    registry, registry_error = _registry(ids)
+    registry, registry_error = registry_entries(ids)
     theorems = []
     for theorem_id in ids:
         evs = [e for e in evaluations if e["theorem_id"] == theorem_id]
@@ -353,10 +251,12 @@ def build_report(
             if t.get("theorem") == theorem_id
             or any(e["theorem_id"] == theorem_id for e in t.get("evaluations", ()))
         ]
-        theorems.append(_theorem_section(theorem_id, evs, ts, registry.get(theorem_id)))
+        records = [c for t in ts for c in t.get("controls", ()) if c["theorem_id"] == theorem_id]
+        theorems.append(theorem_section(theorem_id, evs, ts, registry.get(theorem_id), records))
     counterexamples = [
         {
             "theorem_id": e["theorem_id"],
+            "verdict": e["verdict"],
             "test_id": e.get("test_id", ""),
             "sequence": e["sequence"],
             "shrunk": e["shrunk"],
@@ -371,7 +271,7 @@ def build_report(
             ),
         }
         for e in evaluations
-        if e["verdict"] == "counterexample"
+        if e["verdict"] in FAILING
     ]
     totals: dict[str, int] = {"tests": len(tests)}
     for t in tests:
@@ -417,7 +317,7 @@ def build_report(
         ],
         "evaluations": evaluations,
     }
-    return _encode(report)
+    return json_safe(report)
 
 
 def write_report(

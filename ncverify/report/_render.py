@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from ._sections import VERDICTS as _VERDICTS
+
 __all__ = ["conditional_sentences", "render_html", "render_markdown"]
 
-_VERDICTS = ("confirmed", "outside", "counterexample", "inconclusive")
 _LIMIT = 3  # counterexamples shown per test in md/HTML (all of them are in report.json)
 
 
@@ -99,6 +100,7 @@ def _assumption_rows(t: Mapping[str, Any]) -> list[list[str]]:
                 str(a["held"]),
                 str(a["failed"]),
                 str(a["not_checkable"]),
+                _margins(a),
                 "; ".join(conditional_sentences(a)) or "-",
             ]
         )
@@ -127,8 +129,43 @@ _ASSUMPTION_HEAD = [
     "held",
     "failed",
     "not checkable",
+    "margin in scope (min .. max)",
     "claim, conditionally",
 ]
+_CONTROL_HEAD = [
+    "control",
+    "kind",
+    "changes",
+    "status",
+    "caught in",
+    "examples needed",
+    "shrunk instance",
+]
+
+
+def _margins(a: Mapping[str, Any]) -> str:
+    lo, hi = a.get("margin_min"), a.get("margin_max")
+    return "-" if lo is None else f"{lo:.3g} .. {hi:.3g}"
+
+
+def _control_rows(t: Mapping[str, Any]) -> list[list[str]]:
+    rows = []
+    for c in t.get("controls", ()):
+        shrunk = c.get("shrunk") or c.get("first_catch") or {}
+        rows.append(
+            [
+                c["name"],
+                c.get("kind") or "-",
+                c.get("target") or "-",
+                c["status"] if c["status"] == "caught" else "MISSED",
+                f"{c['caught']} of {c['evaluated']}" if c.get("evaluated") else "-",
+                _fmt(c.get("examples_needed")),
+                json.dumps(shrunk.get("inputs"), sort_keys=True)[:160] if shrunk else "-",
+            ]
+        )
+    return rows
+
+
 _CLAIM_HEAD = [
     "claim",
     "relation",
@@ -217,14 +254,14 @@ def render_markdown(
         else "No evaluation was recorded.",
         "",
     ]
-    out += ["## Counterexamples", ""]
+    out += ["## Counterexamples and unexplained failures", ""]
     if not r["counterexamples"]:
         out += ["None found.", ""]
     shown, hidden = _shown_counterexamples(r, _LIMIT)
     for i, ce in enumerate(shown, 1):
         shrunk = " (shrunk: the minimal example hypothesis found)" if ce["shrunk"] else ""
         out += [
-            f"### {i}. {_md(ce['theorem_id'])}{_md(shrunk)}",
+            f"### {i}. {_md(ce['theorem_id'])}: {_md(ce.get('verdict', ''))}{_md(shrunk)}",
             "",
             f"Test {_code(ce['test_id'])}: {_md(ce['reason'])}",
             "",
@@ -255,6 +292,13 @@ def render_markdown(
             out += [_md_table(_ASSUMPTION_HEAD, _assumption_rows(t)), ""]
         if t["claims"]:
             out += [_md_table(_CLAIM_HEAD, _claim_rows(t)), ""]
+        if t.get("controls"):
+            out += [
+                "Negative controls (false variants the suite must catch):",
+                "",
+                _md_table(_CONTROL_HEAD, _control_rows(t)),
+                "",
+            ]
         out += [_md_image(p["caption"], p["file"]) + "\n" for p in by_theorem.get(t["id"], [])]
     failed = [t for t in r["tests"] if t["outcome"] in ("failed", "error")]
     if failed:
@@ -323,7 +367,7 @@ def render_html(
         if r["verdicts"]
         else "<p>No evaluation was recorded.</p>"
     )
-    out.append("<h2>Counterexamples</h2>")
+    out.append("<h2>Counterexamples and unexplained failures</h2>")
     if not r["counterexamples"]:
         out.append('<p class="ok">None found.</p>')
     shown, hidden = _shown_counterexamples(r, _LIMIT)
@@ -334,7 +378,8 @@ def render_html(
             else ""
         )
         out += [
-            f'<h3 class="bad">{i}. {_e(ce["theorem_id"])}{shrunk}</h3>',
+            f'<h3 class="bad">{i}. {_e(ce["theorem_id"])}: {_e(ce.get("verdict", ""))}{shrunk}'
+            "</h3>",
             f"<p>Test <code>{_e(ce['test_id'])}</code>: {_e(ce['reason'])}</p>",
             f"<pre>{_e(_inputs_json(ce))}</pre>",
             f"<p>Reproduce:</p><pre><code>{_e(ce['reproduce'])}</code></pre>",
@@ -361,6 +406,9 @@ def render_html(
             out.append(_html_table(_ASSUMPTION_HEAD, _assumption_rows(t), "assumptions"))
         if t["claims"]:
             out.append(_html_table(_CLAIM_HEAD, _claim_rows(t), "claims"))
+        if t.get("controls"):
+            out.append("<p>Negative controls (false variants the suite must catch):</p>")
+            out.append(_html_table(_CONTROL_HEAD, _control_rows(t), "controls"))
         if t.get("proof"):
             out.append(f"<details><summary>proof</summary><pre>{_e(t['proof'])}</pre></details>")
         out += [_html_image(p["caption"], p["png"]) for p in by_theorem.get(t["id"], [])]

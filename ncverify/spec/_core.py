@@ -1,12 +1,11 @@
-"""Theorem specs as data: assumptions, claims with sympy bounds, evaluation.
+"""Hypotheses and claims as data: :class:`Assumption` and :class:`Claim`.
 
-A :class:`TheoremSpec` is a theorem written as data. Each :class:`Assumption`
-is a predicate (a sympy relation) on measured symbols, with a status
-(checked / proxied / not checkable); each :class:`Claim` compares a measured
-quantity with a bound that is a sympy expression in measured symbols, valid on
-an explicit domain (sympy relations). :meth:`TheoremSpec.evaluate` turns a dict
-of measured values into an :class:`~ncverify.spec.Evaluation` whose
-verdict follows the rules of :mod:`ncverify.spec`.
+Each :class:`Assumption` is a predicate (a sympy relation, or a conjunction of relations) on
+measured symbols, with a status (checked / proxied with a direction / declared / not
+checkable); each :class:`Claim` compares a measured quantity with a bound that is a sympy
+expression in measured symbols, valid on an explicit domain (sympy relations). A
+:class:`~ncverify.spec.TheoremSpec` (``_theorem``) holds both and turns measured values into an
+:class:`~ncverify.spec.Evaluation`.
 
 Conventions (see ``docs/theorems.md``):
 
@@ -57,23 +56,11 @@ from ._expr import (
     _names,
     _Relation,
     default_rtol,
+    relative_margin,
 )
-from ._verdict import (
-    AssumptionOutcome,
-    AssumptionStatus,
-    ClaimOutcome,
-    Evaluation,
-)
+from ._verdict import PROXY_DIRECTIONS, AssumptionOutcome, AssumptionStatus, ClaimOutcome
 
-__all__ = [
-    "DTYPE_EPS",
-    "PROVENANCES",
-    "Assumption",
-    "Claim",
-    "Source",
-    "TheoremSpec",
-    "default_rtol",
-]
+__all__ = ["DTYPE_EPS", "PROVENANCES", "Assumption", "Claim", "Source", "default_rtol"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +71,15 @@ class Assumption:
     may use ``machine_eps``); ``tolerance`` is an absolute margin by which it must
     hold (default 0, so strict relations are strict). ``measurement`` maps a
     snapshot (whatever the theorem is measured on) to a dict of measured symbols;
-    if ``None`` the spec's measurement provides them. ``status`` is checked,
-    proxied (the predicate measures a stated proxy) or not checkable (then
-    ``predicate`` must be ``None`` and the outcome is ``held=None``).
+    if ``None`` the spec's measurement provides them. ``status``:
+
+    * ``checked``: the predicate measures the hypothesis itself and can fail (a predicate that
+      cannot fail is not a hypothesis: a quantity that only enters a bound is a measurement);
+    * ``proxied``: the predicate measures a stated proxy; ``proxy`` says whether the proxy is
+      ``"necessary"`` (implied by the real hypothesis: its failure puts the run outside, its
+      success does not put it in scope) or ``"sufficient"`` (it implies the hypothesis);
+    * ``declared``: the value is what an architecture declares about itself;
+    * ``not_checkable``: no predicate; the outcome is ``held=None``.
     """
 
     name: str
@@ -95,6 +88,7 @@ class Assumption:
     status: AssumptionStatus = AssumptionStatus.CHECKED
     tolerance: float = 0.0
     measurement: Callable[[Any], Mapping[str, Any]] | None = field(default=None, compare=False)
+    proxy: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", AssumptionStatus(self.status))
@@ -104,7 +98,16 @@ class Assumption:
             raise InvalidInput(
                 f"assumption {self.name!r}: predicate={self.predicate!r} with status "
                 f"{self.status.value!r}; a predicate is required exactly when the assumption "
-                "is checkable (checked or proxied)"
+                "is checkable (checked, proxied or declared)"
+            )
+        if (self.status is AssumptionStatus.PROXIED) != (self.proxy is not None) or (
+            self.proxy is not None and self.proxy not in PROXY_DIRECTIONS
+        ):
+            raise InvalidInput(
+                f"assumption {self.name!r}: proxy={self.proxy!r} with status "
+                f"{self.status.value!r}; a proxied hypothesis must say whether its proxy is "
+                f"{' or '.join(repr(p) for p in PROXY_DIRECTIONS)} for the real hypothesis "
+                "(proxy=...), and only a proxied one has a proxy"
             )
         if not (math.isfinite(self.tolerance) and self.tolerance >= 0):
             raise InvalidInput(
@@ -147,17 +150,26 @@ class Assumption:
         def show(v) -> str:
             return f"{float(v):.6g}" if v.ndim == 0 else f"[{v.min():.6g} .. {v.max():.6g}]"
 
-        held, rules = True, []
+        held, rules, margin = True, [], math.inf
         tol = f" (margin {self.tolerance:g})" if self.tolerance else ""
         for rel, lhs, rhs in self._compiled:
             a = np.asarray(lhs(measured), dtype=float)
             b = np.asarray(rhs(measured), dtype=float)
             if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-                held = False
+                held, margin = False, math.nan
             else:
                 held = held and bool(np.all(_compare(rel.op, a, b, self.tolerance)))
+                margin = min(margin, relative_margin(rel.op, a, b, self.tolerance))
             rules.append(f"{rel.lhs} {rel.op} {rel.rhs}: {show(a)} {rel.op} {show(b)}{tol}")
-        return AssumptionOutcome(self.name, self.status, held, used, "; ".join(rules))
+        return AssumptionOutcome(
+            self.name,
+            self.status,
+            held,
+            used,
+            "; ".join(rules),
+            proxy=self.proxy,
+            margin=None if math.isnan(margin) else float(margin),
+        )
 
 
 @dataclass(frozen=True)
@@ -287,7 +299,14 @@ class Claim:
         if not inside.any():
             qv = float(q.flat[0]) if q.size else math.nan
             return ClaimOutcome(
-                self.name, qv, None, self.relation, None, True, self.expression
+                self.name,
+                qv,
+                None,
+                self.relation,
+                None,
+                True,
+                self.expression,
+                reason="vacuous: outside the bound's domain " + ", ".join(self.domain),
             ), extra
         rtol = default_rtol(dtype) if self.rtol is None else self.rtol
         atol = 0.0 if self._atol is None else np.asarray(self._atol(values), dtype=float)
@@ -302,8 +321,9 @@ class Claim:
         rel_margin = np.where(inside, rel_margin, np.inf)
         i = int(np.argmin(rel_margin)) if per_sample else 0
         qi, bi = float(q.flat[i]), float(b.flat[i])
+        reason = ""
         if not finite.flat[i]:
-            held = None
+            held, reason = None, f"non-finite: {self.quantity}={qi}, bound={bi}"
         else:
             held = bool(margin.flat[i] >= 0)
         if per_sample:
@@ -312,180 +332,49 @@ class Claim:
                 v = np.asarray(measured[n])
                 if v.ndim:
                     extra[f"{n}[{i}]"] = float(v.flat[i])
-        return ClaimOutcome(self.name, qi, bi, self.relation, held, False, self.expression), extra
-
-
-@dataclass(frozen=True)
-class TheoremSpec:
-    """A theorem as data (see module docstring and ``docs/theorems.md``).
-
-    ``measurement`` maps a snapshot to measured symbols; :meth:`check` measures
-    and evaluates in one go. ``proof`` points at the proof of a ``derived``
-    explicit form (e.g. ``"docs/theorems.md#nc1"``) and is required for it.
-    """
-
-    id: str
-    title: str
-    source: Source
-    provenance: str
-    assumptions: tuple[Assumption, ...]
-    claims: tuple[Claim, ...]
-    family: str = ""
-    proof: str | None = None
-    description: str = ""
-    measurement: Callable[[Any], Mapping[str, Any]] | None = field(default=None, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.id or any(c.isspace() for c in self.id):
-            raise InvalidInput(f"theorem id {self.id!r} must be non-empty without whitespace")
-        if not isinstance(self.source, Source):
-            raise InvalidInput(
-                f"theorem {self.id!r}: source={self.source!r} must be a Source(paper, arxiv, "
-                "theorem)"
-            )
-        if self.provenance not in PROVENANCES:
-            raise InvalidInput(
-                f"theorem {self.id!r}: provenance {self.provenance!r} is not one of "
-                f"{', '.join(PROVENANCES)}"
-            )
-        if self.provenance == "derived" and not self.proof:
-            raise InvalidInput(
-                f"theorem {self.id!r}: provenance 'derived' needs a proof pointer "
-                "(e.g. proof='docs/theorems.md#nc1')"
-            )
-        object.__setattr__(self, "assumptions", tuple(self.assumptions))
-        object.__setattr__(self, "claims", tuple(self.claims))
-        if not self.claims:
-            raise InvalidInput(f"theorem {self.id!r} has no claims")
-        for kind, items in (("assumption", self.assumptions), ("claim", self.claims)):
-            names = [x.name for x in items]
-            dup = sorted({n for n in names if names.count(n) > 1})
-            if dup:
-                raise InvalidInput(f"theorem {self.id!r}: duplicate {kind} names {dup}")
-
-    @cached_property
-    def symbols(self) -> tuple[str, ...]:
-        """Every measured symbol the assumptions and claims need."""
-        names: set[str] = set()
-        for a in self.assumptions:
-            names |= set(a.symbols)
-        for c in self.claims:
-            names |= set(c.symbols)
-        return tuple(sorted(names))
-
-    def measure(self, snapshot: Any) -> dict[str, Any]:
-        """Measured symbols of ``snapshot``: the spec's and each assumption's measurement."""
-        fns = [self.measurement] + [a.measurement for a in self.assumptions]
-        out: dict[str, Any] = {}
-        seen: list[Callable] = []
-        for f in fns:
-            if f is not None and all(f is not g for g in seen):
-                seen.append(f)
-                out.update(f(snapshot))
-        return out
-
-    def check(
-        self,
-        snapshot: Any,
-        *,
-        seed: int | None,
-        inputs: Mapping[str, Any],
-        dtype: str = "float64",
-        **extra: Any,
-    ) -> Evaluation:
-        """``evaluate(measure(snapshot), ...)`` (keyword arguments as :meth:`evaluate`)."""
-        return self.evaluate(self.measure(snapshot), seed=seed, inputs=inputs, dtype=dtype, **extra)
-
-    def evaluate(
-        self,
-        measured: Mapping[str, Any],
-        *,
-        seed: int | None,
-        inputs: Mapping[str, Any],
-        inconclusive_reason: str | None = None,
-        dtype: str = "float64",
-        unmeasured: str = "error",
-        **extra: Any,
-    ) -> Evaluation:
-        """Judge the theorem on ``measured`` values; returns an :class:`Evaluation`.
-
-        Values may be floats or 1-D arrays (per sample). ``unmeasured`` says what a
-        symbol that is missing from ``measured`` means:
-
-        * ``"error"`` (default): a missing symbol raises :class:`InvalidInput`, and a
-          non-finite value makes the verdict inconclusive;
-        * ``"undecided"``: the run could not measure it (a training run that diverged, a
-          network that does not declare its widths): a hypothesis with a missing or
-          non-finite symbol is *not checkable*, a claim with a missing symbol is
-          undecided; the verdict rules then apply as usual.
-        """
-        import numpy as np
-
-        if unmeasured not in ("error", "undecided"):
-            raise InvalidInput(
-                f"theorem {self.id!r}: unmeasured={unmeasured!r} is not 'error' or 'undecided'"
-            )
-        values: dict[str, Any] = {}
-        for k, v in measured.items():
-            if hasattr(v, "detach"):
-                v = v.detach().cpu().numpy()
-            arr = np.asarray(v, dtype=float)
-            if arr.ndim > 1:
-                raise InvalidInput(
-                    f"theorem {self.id!r}: measured {k!r} has shape {arr.shape}; values must be "
-                    "scalars or 1-D arrays (one entry per sample)"
-                )
-            values[k] = float(arr) if arr.ndim == 0 else arr
-        missing = [s for s in self.symbols if s not in values]
-        if missing and unmeasured == "error":
-            raise InvalidInput(
-                f"theorem {self.id!r}: missing measured symbols {missing}; got {sorted(values)}"
-            )
-        if unmeasured == "error":
-            nonfinite = [s for s in self.symbols if not np.all(np.isfinite(values[s]))]
-            if nonfinite and inconclusive_reason is None:
-                inconclusive_reason = "non-finite measured values: " + ", ".join(
-                    f"{s}={values[s]}" for s in nonfinite
-                )
-        record = {k: v for k, v in values.items() if isinstance(v, float)}
-        assumptions = []
-        for a in self.assumptions:
-            absent = [n for n in a.symbols if n not in values or not np.all(np.isfinite(values[n]))]
-            if (
-                absent
-                and unmeasured == "undecided"
-                and a.status is not AssumptionStatus.NOT_CHECKABLE
-            ):
-                assumptions.append(
-                    AssumptionOutcome(
-                        a.name,
-                        AssumptionStatus.NOT_CHECKABLE,
-                        None,
-                        {},
-                        f"{a.predicate}: not measurable on this network/run",
-                    )
-                )
-            else:
-                assumptions.append(a.evaluate(values, dtype=dtype))
-        claims = []
-        for c in self.claims:
-            if any(n not in values for n in c.symbols):
-                claims.append(
-                    ClaimOutcome(c.name, math.nan, None, c.relation, None, True, c.expression)
-                )
-                continue
-            outcome, more = c.evaluate(values, dtype=dtype)
-            claims.append(outcome)
-            record.update(more)
-        return Evaluation.build(
-            theorem_id=self.id,
-            source=str(self.source),
-            provenance=self.provenance,
-            assumptions=assumptions,
-            claims=claims,
-            inconclusive_reason=inconclusive_reason,
-            seed=seed,
-            inputs=dict(inputs),
-            measured=record,
-            **extra,
+        outcome = ClaimOutcome(
+            self.name, qi, bi, self.relation, held, False, self.expression, reason=reason
         )
+        return outcome, extra
+
+    def evaluate_precise(self, values: Mapping[str, Any]) -> tuple[bool | None, Any, Any]:
+        """The claim in high precision: ``(held, quantity, bound)`` at its worst entry.
+
+        ``values`` are taken as exact (mpmath numbers or floats; per-sample values are
+        sequences) and evaluated at the current ``mpmath.mp.dps``, without the float slack
+        (``rtol``, ``atol``, ``uncertainty``): only mpmath's own rounding,
+        ``10^(10−dps)·max(|q|, |b|) + 10^(20−2·dps)``, is allowed. ``held`` is ``None`` when
+        no entry lies inside the domain or the values are not finite.
+        """
+        import mpmath
+
+        values = {**values, "machine_eps": 0}
+        sizes = {len(v) for v in values.values() if isinstance(v, (list, tuple))}
+        n = max(sizes) if sizes else 0
+
+        def at(i: int) -> dict[str, Any]:
+            return {k: (v[i] if isinstance(v, (list, tuple)) else v) for k, v in values.items()}
+
+        worst = None
+        floor = mpmath.mpf(10) ** (10 - mpmath.mp.dps)
+        for i in range(max(n, 1)):
+            v = at(i) if n else values
+            if not all(
+                _precise_compare(rel.op, lhs.precise(v), rhs.precise(v))
+                for rel, lhs, rhs in self._domain
+            ):
+                continue
+            q, b = mpmath.mpf(v[self.quantity]), self._bound.precise(v)
+            if not (mpmath.isfinite(q) and mpmath.isfinite(b)):
+                return None, q, b
+            room = (b - q) if self.relation == "<=" else (q - b)
+            slack = floor * max(abs(q), abs(b)) + floor * floor
+            if worst is None or room + slack < worst[0]:
+                worst = (room + slack, q, b)
+        if worst is None:
+            return None, mpmath.mpf("nan"), mpmath.mpf("nan")
+        return bool(worst[0] >= 0), worst[1], worst[2]
+
+
+def _precise_compare(op: str, a, b) -> bool:
+    return bool(_compare(op, a, b))

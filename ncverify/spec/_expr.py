@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import InvalidInput
 
-__all__ = ["DTYPE_EPS", "PROVENANCES", "Source", "default_rtol"]
+__all__ = ["DTYPE_EPS", "PROVENANCES", "Source", "default_rtol", "relative_margin"]
 
 PROVENANCES = ("paper", "derived", "qualitative")
 
@@ -151,6 +151,21 @@ class _Compiled:
             except ZeroDivisionError:  # pragma: no cover - a constant sub-expression
                 return np.nan
 
+    def precise(self, values: Mapping[str, Any]):
+        """The expression in mpmath at the current ``mpmath.mp.dps``, on scalar values (mpf,
+        Fraction-free floats taken as exact); ``nan`` when undefined (division by zero...)."""
+        import mpmath
+
+        if not hasattr(self, "_mp"):
+            import sympy
+
+            syms = [sympy.Symbol(n, positive=True) for n in self.names]
+            self._mp = sympy.lambdify(syms, self.expr, modules="mpmath")
+        try:
+            return mpmath.mpf(self._mp(*[mpmath.mpf(values[n]) for n in self.names]))
+        except (ZeroDivisionError, ValueError, TypeError):
+            return mpmath.mpf("nan")
+
 
 @dataclass(frozen=True)
 class _Relation:
@@ -178,3 +193,21 @@ def _compare(op: str, a, b, margin=0.0):
     if op == ">":
         return a > b + margin
     return a >= b + margin
+
+
+def relative_margin(op: str, a, b, tolerance: float = 0.0) -> float:
+    """Signed relative margin of ``a OP b`` (smallest over entries): ``(b − tolerance − a)`` for
+    ``<``/``<=``, ``(a − b − tolerance)`` for ``>``/``>=``, divided by ``max(|a|, |b|)``.
+
+    Positive when the relation holds with room, 0 at the boundary, negative when it fails;
+    the report shows its range over in-scope instances (how close the generators came to each
+    hypothesis' boundary).
+    """
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    room = (b - tolerance - a) if op in ("<", "<=") else (a - b - tolerance)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    with np.errstate(all="ignore"):
+        rel = np.where(scale > 0, room / np.where(scale > 0, scale, 1.0), 0.0)
+    return float(np.min(rel)) if rel.size else float("nan")

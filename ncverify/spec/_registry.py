@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from ..errors import InvalidInput, NCVerifyError
-from ._core import TheoremSpec
+from ._theorem import TheoremSpec
 
 __all__ = ["ENTRY_POINT_GROUP", "all_theorems", "builtin_catalogs", "get_theorem", "register"]
 

@@ -1,23 +1,28 @@
-"""Evaluation records: the contract between theorem specs, tests, the plugin and reports.
+"""Evaluation records and THE verdict rule set.
 
-An :class:`Evaluation` is one check of one theorem on one instance (a generated
-network, a training run, a UFM problem). It keeps every measured value, the
-verdict and what is needed to reproduce it. It is pure data (no torch, sympy or
-cvxpy) and round-trips through JSON (:meth:`Evaluation.to_dict` /
-:meth:`Evaluation.from_dict`) so that pytest-xdist workers can ship it to the
-controller on test reports.
+An :class:`Evaluation` is one check of one theorem on one instance (a generated network, a
+training run, a UFM problem). It keeps every measured value, the verdict and what is needed to
+reproduce it. It is pure data (no torch, sympy or cvxpy) and round-trips through JSON
+(:meth:`Evaluation.to_dict` / :meth:`Evaluation.from_dict`) so that pytest-xdist workers can
+ship it to the controller on test reports.
 
-Verdict rules (see ``docs/theorems.md``):
+Statuses of a hypothesis (:class:`AssumptionStatus`): *checked* (measured, the predicate can
+fail), *proxied* (a measured proxy, ``proxy`` says whether it is *necessary* for the real
+hypothesis or *sufficient* for it), *declared* (what an architecture declares about itself),
+*not checkable* (reported, never counted as held).
 
-* **inconclusive** -- the run could not be judged: diverged training, a solver
-  failure, non-finite measurements, or a claim that is vacuous although every
-  hypothesis held, or a failing claim while some hypothesis was not checkable.
-* **outside** -- some hypothesis was checked and failed; ``claim_held`` records
-  whether the conclusion held anyway.
-* **counterexample** -- every hypothesis held (none left unchecked) and some claim
-  failed. The only verdict that fails a test.
-* **confirmed** -- every checkable hypothesis held and every claim held.
-  Hypotheses that are not checkable are listed as such, never as held.
+A hypothesis is **established** when it held and is checked, declared, or a sufficient proxy;
+it **failed** when it did not hold and is checked, declared, or a necessary proxy. The rules
+(:func:`decide_verdict`, ``docs/theorems.md#verdicts``), failures first:
+
+1. an ``inconclusive_reason`` (diverged run, solver failure) or no claim: **inconclusive**;
+2. a hypothesis failed: **outside** (``claim_held`` records whether the claim held anyway);
+3. a claim failed and every hypothesis is established: **counterexample** (the spec confirms it
+   in high precision first, see :meth:`ncverify.spec.TheoremSpec.check`); a claim failed and
+   some hypothesis is not established: **unexplained**, naming them. Both fail a test;
+4. a claim undecided (vacuous, non-finite, not measured): **inconclusive**;
+5. every claim held: **confirmed** when every hypothesis is established, else **outside**
+   ("hypotheses not established: ...": the run is outside what the theorem speaks about).
 """
 
 from __future__ import annotations
@@ -31,37 +36,60 @@ from typing import Any
 from ..errors import InvalidInput
 
 __all__ = [
+    "FAILING_VERDICTS",
+    "PROXY_DIRECTIONS",
+    "ROLES",
     "AssumptionOutcome",
     "AssumptionStatus",
     "ClaimOutcome",
     "Evaluation",
     "Verdict",
     "decide_verdict",
+    "json_safe",
 ]
 
 
 class Verdict(str, Enum):
     CONFIRMED = "confirmed"
     COUNTEREXAMPLE = "counterexample"
+    UNEXPLAINED = "unexplained"
     OUTSIDE = "outside"
     INCONCLUSIVE = "inconclusive"
 
 
+#: verdicts that fail a test
+FAILING_VERDICTS = (Verdict.COUNTEREXAMPLE, Verdict.UNEXPLAINED)
+
+
 class AssumptionStatus(str, Enum):
-    CHECKED = "checked"  # measured exactly
-    PROXIED = "proxied"  # measured through a stated proxy
+    CHECKED = "checked"  # measured; the predicate can fail
+    PROXIED = "proxied"  # a measured proxy, necessary or sufficient for the real hypothesis
+    DECLARED = "declared"  # what an architecture declares about itself
     NOT_CHECKABLE = "not_checkable"  # reported, never counted as held
 
 
-def _encode(x: Any) -> Any:
+#: ``necessary``: the real hypothesis implies the proxy (a failing proxy proves the run is
+#: outside; a holding one does not establish the hypothesis). ``sufficient``: the proxy implies
+#: the real hypothesis (a holding proxy establishes it; a failing one proves nothing).
+PROXY_DIRECTIONS = ("necessary", "sufficient")
+
+#: ``check``: drawn to satisfy the hypotheses (counted by floors); ``robustness``: deliberately
+#: outside the theorem's scope, recorded under ``"<theorem id>/robustness"``.
+ROLES = ("check", "robustness")
+
+
+def json_safe(x: Any) -> Any:
     """JSON-safe encoding: non-finite floats become the strings 'nan', 'inf', '-inf'."""
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if isinstance(x, Mapping):
-        return {str(k): _encode(v) for k, v in x.items()}
+        return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_encode(v) for v in x]
+        return [json_safe(v) for v in x]
     return x
+
+
+_encode = json_safe
 
 
 def _decode(x: Any) -> Any:
@@ -78,9 +106,13 @@ def _decode(x: Any) -> Any:
 class AssumptionOutcome:
     """One hypothesis of a theorem, as measured on one instance.
 
-    ``held`` is ``None`` exactly when ``status`` is ``not_checkable``.
-    ``measured`` maps symbol names to the values the predicate used;
-    ``rule`` is the predicate in words, e.g. ``"eps1 < sqrt(N(K-1)/K) = 3.46"``.
+    ``held`` is ``None`` exactly when ``status`` is ``not_checkable``. ``proxy`` is the
+    direction of a proxied hypothesis (:data:`PROXY_DIRECTIONS`). ``measured`` maps symbol
+    names to the values the predicate used; ``rule`` is the predicate in words, e.g.
+    ``"eps1 < sqrt(N*(K - 1)/K): 1.2 < 3.46"``. ``margin``: the signed relative margin of the
+    predicate, ``(rhs − lhs)/max(|lhs|, |rhs|)`` for ``<`` and ``<=`` (the opposite for ``>``),
+    the smallest over the relations of a conjunction; positive when it holds with room, near 0
+    at the boundary; ``None`` when not measured.
     """
 
     name: str
@@ -88,6 +120,8 @@ class AssumptionOutcome:
     held: bool | None
     measured: Mapping[str, float] = field(default_factory=dict)
     rule: str = ""
+    proxy: str | None = None
+    margin: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", AssumptionStatus(self.status))
@@ -96,16 +130,40 @@ class AssumptionOutcome:
                 f"assumption {self.name!r}: held={self.held!r} with status {self.status.value!r}; "
                 "held must be None exactly when the assumption is not checkable"
             )
+        if (self.status is AssumptionStatus.PROXIED) != (self.proxy is not None) or (
+            self.proxy is not None and self.proxy not in PROXY_DIRECTIONS
+        ):
+            raise InvalidInput(
+                f"assumption {self.name!r}: proxy={self.proxy!r} with status "
+                f"{self.status.value!r}; a proxied hypothesis says whether its proxy is "
+                f"{' or '.join(PROXY_DIRECTIONS)}, and only a proxied one has a proxy"
+            )
+
+    @property
+    def established(self) -> bool:
+        """The hypothesis is known to hold (see the module docstring)."""
+        if self.held is not True:
+            return False
+        return self.status is not AssumptionStatus.PROXIED or self.proxy == "sufficient"
+
+    @property
+    def failed(self) -> bool:
+        """The hypothesis is known to fail (see the module docstring)."""
+        if self.held is not False:
+            return False
+        return self.status is not AssumptionStatus.PROXIED or self.proxy == "necessary"
 
 
 @dataclass(frozen=True)
 class ClaimOutcome:
     """A measured quantity compared with a bound.
 
-    ``relation`` is ``"<="`` (quantity <= bound) or ``">="``. ``bound`` is ``None``
-    and ``vacuous`` is true when the bound was evaluated outside its domain.
-    ``held`` is ``None`` when the comparison could not be made (vacuous or
-    non-finite). ``expression`` is the bound as text (the sympy expression).
+    ``relation`` is ``"<="`` (quantity <= bound) or ``">="``. ``bound`` is ``None`` and
+    ``vacuous`` is true when the bound was evaluated outside its domain. ``held`` is ``None``
+    when the comparison could not be made; ``reason`` then says why (vacuous, non-finite, not
+    measured, a rounding artefact). ``expression`` is the bound as text. ``certified``: for a
+    failed claim, whether the failure was confirmed by a high-precision re-measurement
+    (``None``: not re-measured).
     """
 
     name: str
@@ -115,6 +173,8 @@ class ClaimOutcome:
     held: bool | None = None
     vacuous: bool = False
     expression: str = ""
+    reason: str = ""
+    certified: bool | None = None
 
     def __post_init__(self) -> None:
         if self.relation not in ("<=", ">="):
@@ -129,7 +189,9 @@ class ClaimOutcome:
 
     @property
     def ratio(self) -> float | None:
-        """quantity / bound for '<=' claims (bound / quantity for '>='); None if undefined."""
+        """quantity / bound for '<=' claims (bound / quantity for '>='); None if undefined.
+
+        A claim whose quantity and bound are both 0 holds exactly: ratio 0 (not ``inf``)."""
         if self.bound is None or not math.isfinite(self.quantity):
             return None
         if self.relation == "<=":
@@ -147,39 +209,54 @@ def decide_verdict(
     *,
     inconclusive_reason: str | None = None,
 ) -> tuple[Verdict, str]:
-    """Apply the verdict rules of this module; returns ``(verdict, reason)``."""
+    """Apply THE verdict rules (module docstring); returns ``(verdict, reason)``."""
     assumptions = tuple(assumptions)
     claims = tuple(claims)
     if inconclusive_reason:
         return Verdict.INCONCLUSIVE, inconclusive_reason
     if not claims:
         return Verdict.INCONCLUSIVE, "no claim was evaluated"
-    failed = [a.name for a in assumptions if a.held is False]
-    unchecked = [a.name for a in assumptions if a.held is None]
-    undecided = [c.name for c in claims if c.held is None]
+    failed = [a.name for a in assumptions if a.failed]
+    unestablished = [_why(a) for a in assumptions if not a.established and not a.failed]
     claim_failed = [c.name for c in claims if c.held is False]
+    undecided = [c for c in claims if c.held is None]
     if failed:
         return Verdict.OUTSIDE, "hypotheses failed: " + ", ".join(failed)
-    if undecided:
-        return Verdict.INCONCLUSIVE, "claims vacuous or non-finite: " + ", ".join(undecided)
     if claim_failed:
-        if unchecked:
-            return Verdict.INCONCLUSIVE, (
-                "claims failed (" + ", ".join(claim_failed) + ") but hypotheses were not "
-                "checkable: " + ", ".join(unchecked)
+        if unestablished:
+            return Verdict.UNEXPLAINED, (
+                "claims failed (" + ", ".join(claim_failed) + ") while hypotheses were not "
+                "established: " + ", ".join(unestablished)
             )
         return Verdict.COUNTEREXAMPLE, "claims failed: " + ", ".join(claim_failed)
+    if undecided:
+        return Verdict.INCONCLUSIVE, "claims undecided: " + ", ".join(
+            f"{c.name} ({c.reason or 'vacuous or non-finite'})" for c in undecided
+        )
+    if unestablished:
+        return Verdict.OUTSIDE, "hypotheses not established: " + ", ".join(unestablished)
     return Verdict.CONFIRMED, ""
+
+
+def _why(a: AssumptionOutcome) -> str:
+    if a.status is AssumptionStatus.NOT_CHECKABLE:
+        return f"{a.name} (not checkable)"
+    if a.status is AssumptionStatus.PROXIED:
+        what = "held" if a.held else "failed"
+        return f"{a.name} ({a.proxy} proxy {what})"
+    return a.name
 
 
 @dataclass(frozen=True)
 class Evaluation:
     """One evaluation of one theorem spec on one instance.
 
-    ``inputs`` holds what is needed to reproduce the instance (seed, sizes,
-    hyper-parameters, the hypothesis ``@reproduce_failure`` blob, ...), JSON-safe.
-    ``measured`` holds every other measured value. ``test_id`` and
-    ``architecture`` are filled by the pytest plugin / training runner.
+    ``inputs`` holds what is needed to reproduce the instance (seed, sizes, hyper-parameters,
+    ...), JSON-safe. ``measured`` holds every other measured scalar. ``role``: ``check`` or
+    ``robustness`` (:data:`ROLES`; a robustness evaluation's ``theorem_id`` ends in
+    ``/robustness``). ``controls`` maps each negative control of the spec to whether this
+    instance refuted it. ``test_id`` and ``architecture`` are filled by the pytest plugin /
+    training runner.
     """
 
     theorem_id: str
@@ -194,11 +271,15 @@ class Evaluation:
     measured: Mapping[str, float] = field(default_factory=dict)
     test_id: str = ""
     architecture: str = ""
+    role: str = "check"
+    controls: Mapping[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Verdict(self.verdict))
         object.__setattr__(self, "assumptions", tuple(self.assumptions))
         object.__setattr__(self, "claims", tuple(self.claims))
+        if self.role not in ROLES:
+            raise InvalidInput(f"role={self.role!r} is not one of {', '.join(ROLES)}")
 
     @classmethod
     def build(
@@ -230,6 +311,11 @@ class Evaluation:
         )
 
     @property
+    def fails(self) -> bool:
+        """Whether this evaluation fails a test (counterexample or unexplained)."""
+        return self.verdict in FAILING_VERDICTS
+
+    @property
     def claim_held(self) -> bool | None:
         """True if every claim held, False if one failed, None if undecidable."""
         if any(c.held is False for c in self.claims):
@@ -244,7 +330,7 @@ class Evaluation:
         for a in d["assumptions"]:
             a["status"] = AssumptionStatus(a["status"]).value
         d["claim_held"] = self.claim_held
-        return _encode(d)
+        return json_safe(d)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Evaluation:

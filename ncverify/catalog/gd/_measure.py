@@ -74,26 +74,44 @@ def measure_stationary_point(s: StationaryPoint) -> dict[str, float]:
 
 
 def measure_head_cost(h: HeadWeights) -> dict[str, Any]:
-    """``cost = (λ/2)Σ‖W_l‖_F²`` and ``schatten = Σ_i s_i(A)^{2/L2}`` (plus the head symbols).
+    """Symbols of the representation-cost specs (spec §4) plus the head symbols.
 
-    Singular values of ``A`` at or below ``max_dim·eps·s_1(A)`` count as zero
-    (dtype-aware rank decision), so rounding noise never enters ``s^{2/L2}``.
+    ``cost = (λ/2)Σ‖W_l‖_F²``; ``schatten = Σ_i max(ŝ_i(A) − δ_A, 0)^{2/L2}`` over every
+    singular value of ``A`` (a lower bound of the exact ``Σ s_i(A)^{2/L2}`` despite rounding:
+    ``δ_A`` bounds the error of a computed singular value, see
+    :func:`ncverify.catalog.jswm.measure_head`); ``schatten_E = Σ_{i≤K}(ŝ_i(A)² + E)^{1/L2}``
+    (an upper bound of ``‖W_L‖_F²``'s share, ``E`` as in ``measure_head``) and
+    ``T = Σ_j j·(|tr D_j| + 2n·eps·(‖W_{j+1}‖_F² + ‖W_j‖_F²))`` with
+    ``D_j = W_{j+1}ᵀW_{j+1} − W_jW_jᵀ`` (``j = 1..L2−1`` from the first head layer): then
+    ``Σ‖W_l‖_F² = L2‖W_L‖_F² − Σ_j j·tr D_j`` (``docs/theorems.md#rep-cost``).
     """
+    import math
+
     import torch
 
-    from ...metrics import head_product, numerical_rank
+    from ...metrics import head_product
 
     out = measure_head(h)
-    Ws = list(h.weights)
+    Ws = [W.detach() for W in h.weights]
     A = head_product(Ws)
-    sA = torch.linalg.svdvals(A)
-    sA = sA[: numerical_rank(sA, tuple(A.shape), A.dtype)]
     L2 = len(Ws)
+    n = max(max(W.shape) for W in Ws)
+    eps = torch.finfo(A.dtype).eps
+    delta_A = 4 * L2 * n * eps * math.prod(float(torch.linalg.matrix_norm(W, 2)) for W in Ws)
+    sA = torch.linalg.svdvals(A)
     lam = float(h.weight_decay)
+    T = 0.0
+    for j in range(1, L2):
+        lo, up = Ws[j - 1], Ws[j]
+        D = up.T @ up - lo @ lo.T
+        err = 2 * n * eps * float(torch.linalg.norm(lo) ** 2 + torch.linalg.norm(up) ** 2)
+        T += j * (abs(float(torch.trace(D))) + err)
     out.update(
         lam=lam,
         cost=lam / 2 * sum(float(torch.linalg.norm(W) ** 2) for W in Ws),
-        schatten=float((sA ** (2.0 / L2)).sum()),
+        schatten=float(((sA - delta_A).clamp(min=0) ** (2.0 / L2)).sum()),
+        schatten_E=float(((torch.as_tensor(out["s_A"]) ** 2 + out["E"]) ** (1.0 / L2)).sum()),
+        T=T,
     )
     for k in ("s_WL", "s_A"):
         out.pop(k)

@@ -14,11 +14,10 @@ Importing this package imports neither torch nor sympy (the strategies import hy
 
 from __future__ import annotations
 
-from ._measure import measure_head, measure_last_pair
+from ._measure import imbalance_bound, measure_head, measure_last_pair
 from ._measure_training import (
     CONVERGENCE_TOL,
     TREND_RTOL,
-    imbalance_bound,
     measure_depth_sweep,
     measure_stable_run,
     measure_trained_network,

@@ -7,12 +7,13 @@ Spec §3; the symbols are listed in each function's docstring. Measurements use
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 from ...errors import InvalidInput
 from ._snapshots import HeadWeights, LastPair
 
-__all__ = ["measure_head", "measure_last_pair"]
+__all__ = ["imbalance_bound", "measure_head", "measure_last_pair"]
 
 
 def _check_pair(s: LastPair):
@@ -20,8 +21,23 @@ def _check_pair(s: LastPair):
 
     Z, W1, W, y = s.Z, s.W_lower, s.W_upper, s.y
     for name, M in (("Z", Z), ("W_lower", W1), ("W_upper", W)):
-        if not (isinstance(M, torch.Tensor) and M.ndim == 2):
-            raise InvalidInput(f"LastPair.{name} must be a 2-D torch tensor, got {M!r:.80}")
+        if not (isinstance(M, torch.Tensor) and M.ndim == 2 and M.is_floating_point()):
+            raise InvalidInput(
+                f"LastPair.{name} must be a 2-D floating torch tensor, got {type(M).__name__} "
+                f"{getattr(M, 'shape', '')} {getattr(M, 'dtype', '')}; convert NumPy arrays "
+                "with torch.as_tensor"
+            )
+    if len({Z.dtype, W1.dtype, W.dtype}) > 1:
+        raise InvalidInput(
+            f"LastPair mixes dtypes Z {Z.dtype}, W_lower {W1.dtype}, W_upper {W.dtype}; convert "
+            "them to one dtype (it decides the tolerances)"
+        )
+    if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.is_floating_point() or y.is_complex():
+        raise InvalidInput(
+            f"LastPair.y must be a 1-D integer torch tensor of labels, got {type(y).__name__} "
+            f"{getattr(y, 'dtype', '')}"
+        )
+    y = y.to(torch.int64)
     if Z.shape[1] != W1.shape[1] or W1.shape[0] != W.shape[1]:
         raise InvalidInput(
             f"LastPair shapes do not chain: Z {tuple(Z.shape)}, W_lower {tuple(W1.shape)}, "
@@ -50,10 +66,11 @@ def _pair_basics(s: LastPair) -> dict[str, Any]:
     Z2, W1, W, y, K, N, n = _check_pair(s)
     Z1 = Z2 @ W1.T
     ZL = Z1 @ W.T
-    sv = torch.linalg.svdvals(W)
+    sv = _top(torch.linalg.svdvals(W), K)  # 0 when W_L has fewer than K singular values
     return dict(
         _Z1=Z1,
         _ZL=ZL,
+        _y=y,
         N=float(N),
         K=float(K),
         n=float(n),
@@ -61,7 +78,7 @@ def _pair_basics(s: LastPair) -> dict[str, Any]:
         eps2=float(M.balancedness(W1, W)),
         s1_WL=float(sv[0]),
         sK_WL=float(sv[K - 1]),
-        kappa_WL=float(sv[0] / sv[K - 1]),
+        kappa_WL=float(sv[0] / sv[K - 1]) if float(sv[K - 1]) > 0 else math.inf,
         max_dim=float(max(*W.shape, *W1.shape)),
         W_sq_F=float(torch.linalg.norm(W) ** 2 + torch.linalg.norm(W1) ** 2),
     )
@@ -79,8 +96,8 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
     from ... import metrics as M
 
     out = _pair_basics(s)
-    Z1, ZL = out.pop("_Z1"), out.pop("_ZL")
-    Z2, W, y = s.Z, s.W_upper, s.y
+    Z1, ZL, y = out.pop("_Z1"), out.pop("_ZL"), out.pop("_y")
+    Z2, W = s.Z, s.W_upper
     N, K = int(out["N"]), int(out["K"])
     out.update(
         nc1_prev=float(M.nc1_trace_ratio(Z1, y)),
@@ -91,7 +108,7 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
         kappa_prev=float(M.nc2_kappa(Z1, y)),
         kappa_L=float(M.nc2_kappa(ZL, y)),
         Zbar2_op=float(torch.linalg.svdvals(M.class_means(Z2, y))[0]),
-        sK_ZbarL=float(torch.linalg.svdvals(M.class_means(ZL, y))[K - 1]),
+        sK_ZbarL=float(_top(torch.linalg.svdvals(M.class_means(ZL, y)), K)[K - 1]),
     )
     # per sample i of class c = y_i (spec §3, NC3): r_i = W_L z_i - e_c, q_i = (I - P) z_i
     W_pinv = torch.linalg.pinv(W)  # (n, K); W has full row rank under H-rank
@@ -112,41 +129,108 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
     return out
 
 
-def measure_head(h: HeadWeights) -> dict[str, Any]:
-    """Symbols of the depth spec: ``L2, kappa_WL, kappaA, s_WL, s_A, eps2_rel, ...``.
+def imbalance_bound(weights, *, widen: bool = False) -> float:
+    r"""``E`` with ``‖AAᵀ − (W_LW_Lᵀ)^{L2}‖_op ≤ E`` for a head ``W_1, …, W_m`` (``m = L2``).
 
-    ``eps2_rel`` is the largest relative imbalance over the pairs of the head,
-    ``‖W_{l+1}ᵀW_{l+1} - W_l W_lᵀ‖_op / max(‖W_{l+1}‖_op², ‖W_l‖_op²)``. ``s_A`` are
-    the top K singular values of the product ``A = W_L ⋯ W_{L1+1}``.
+    ``E = Σ_{k=1}^{m−1} (Π_{j>k} s_j²) ((s_{k+1}² + ε_k)^k − s_{k+1}^{2k})`` with
+    ``s_j = ‖W_j‖_op`` and ``ε_k = ‖W_{k+1}ᵀW_{k+1} − W_kW_kᵀ‖_op`` (the imbalance lemma,
+    ``docs/theorems.md#imbalance``); ``E = 0`` for an exactly balanced head. ``widen=True``
+    makes it an upper bound of the exact ``E`` of the stored floats despite rounding: each
+    ``ε_k`` is increased by its rounding error ``2(n + 1)·eps·(‖W_{k+1}‖_F² + ‖W_k‖_F²)``
+    (it is computed by cancellation) and each ``s_j`` by ``4n·eps·s_j`` (``n`` the largest
+    dimension, ``eps`` the dtype's machine epsilon); ``E`` is increasing in both.
     """
     import torch
 
     from ... import metrics as M
 
-    Ws = list(h.weights)
-    if len(Ws) < 1 or any(not isinstance(W, torch.Tensor) or W.ndim != 2 for W in Ws):
-        raise InvalidInput("HeadWeights.weights must be a non-empty list of 2-D torch tensors")
-    for a, b in itertools.pairwise(Ws):
-        if b.shape[1] != a.shape[0]:
-            raise InvalidInput(f"head weights do not chain: {tuple(a.shape)} then {tuple(b.shape)}")
+    Ws = [W.detach() for W in weights]
+    m = len(Ws)
+    eps = torch.finfo(Ws[-1].dtype).eps if widen else 0.0
+    n = max(max(W.shape) for W in Ws)
+    s = [float(torch.linalg.matrix_norm(W, 2)) * (1 + 4 * n * eps) for W in Ws]
+    total = 0.0
+    for k in range(1, m):  # pairs (W_k, W_{k+1}) in 1-based numbering
+        lo, up = Ws[k - 1], Ws[k]
+        eps_k = float(M.balancedness(lo, up))
+        eps_k += 2 * (n + 1) * eps * float(torch.linalg.norm(lo) ** 2 + torch.linalg.norm(up) ** 2)
+        q = s[k] ** 2
+        prod = math.prod(x * x for x in s[k:])
+        total += prod * ((q + eps_k) ** k - q**k)
+    return total
+
+
+def measure_head(h: HeadWeights) -> dict[str, Any]:
+    """Symbols of the depth spec (spec §3, conditioning through depth) on a linear head.
+
+    ``L2``, ``K`` (rows of ``W_L``), ``s_WL`` and ``s_A``: the top ``K`` singular values of
+    ``W_L`` and of ``A = W_L ⋯ W_{L1+1}`` (padded with 0 when a matrix has fewer than ``K``:
+    a ``3×2`` ``W_L`` has ``s_3 = 0``, so H-rank fails as it should); ``s1_WL``, ``sK_WL``,
+    ``kappa_WL``, ``sA1``, ``sAK``; ``E``: the imbalance bound
+    (:func:`imbalance_bound`, widened for rounding) plus the rounding allowance of the
+    measured singular values, ``2·s_1(A)·δ_A + δ_A² + (s_1(W_L) + δ_W)^{2L2} − s_1(W_L)^{2L2}``
+    with ``δ_W = 4n·eps·s_1(W_L)`` and ``δ_A = 4·L2·n·eps·Π_j ‖W_j‖_op`` (backward errors of
+    the SVD and of the product), so that ``|ŝ_i(A)² − ŝ_i(W_L)^{2L2}| ≤ E`` holds for the
+    MEASURED values; ``max_dim``.
+    """
+    import torch
+
+    from ... import metrics as M
+
+    Ws = _head(h)
     W = Ws[-1]
     K = W.shape[0]
     A = M.head_product(Ws)
-    sW = torch.linalg.svdvals(W)[:K]
-    sA = torch.linalg.svdvals(A)[:K]
-    rel = 0.0
-    for lo, up in itertools.pairwise(Ws):
-        scale = max(float(torch.linalg.matrix_norm(lo, 2)), float(torch.linalg.matrix_norm(up, 2)))
-        rel = max(rel, float(M.balancedness(lo, up)) / scale**2)
+    sW = _top(torch.linalg.svdvals(W), K)
+    sA = _top(torch.linalg.svdvals(A), K)
+    L2 = len(Ws)
+    n = max(max(M_.shape) for M_ in Ws)
+    eps = torch.finfo(W.dtype).eps
+    s1W, s1A = float(sW[0]), float(sA[0])
+    delta_W = 4 * n * eps * s1W
+    delta_A = 4 * L2 * n * eps * math.prod(float(torch.linalg.matrix_norm(M_, 2)) for M_ in Ws)
+    allowance = 2 * s1A * delta_A + delta_A**2 + ((s1W + delta_W) ** (2 * L2) - s1W ** (2 * L2))
+    sK = float(sW[-1])
     return dict(
-        L2=float(len(Ws)),
+        L2=float(L2),
         K=float(K),
-        eps2_rel=rel,
-        s1_WL=float(sW[0]),
-        sK_WL=float(sW[-1]),
-        kappa_WL=float(sW[0] / sW[-1]),
-        kappaA=float(sA[0] / sA[-1]),
+        E=imbalance_bound(Ws, widen=True) + allowance,
+        s1_WL=s1W,
+        sK_WL=sK,
+        kappa_WL=s1W / sK if sK > 0 else math.inf,
+        sA1=s1A,
+        sAK=float(sA[-1]),
         s_WL=sW.numpy(force=True),
         s_A=sA.numpy(force=True),
         max_dim=float(max(W.shape)),
     )
+
+
+def _head(h: HeadWeights) -> list:
+    import torch
+
+    Ws = list(h.weights)
+    if len(Ws) < 1 or any(not isinstance(W, torch.Tensor) or W.ndim != 2 for W in Ws):
+        raise InvalidInput(
+            f"HeadWeights.weights must be a non-empty list of 2-D torch tensors, got "
+            f"{[type(W).__name__ for W in Ws]}; convert NumPy arrays with torch.as_tensor"
+        )
+    dtypes = {W.dtype for W in Ws}
+    if len(dtypes) > 1 or not Ws[0].is_floating_point():
+        raise InvalidInput(
+            f"HeadWeights.weights must share one floating dtype, got {sorted(map(str, dtypes))}"
+        )
+    for a, b in itertools.pairwise(Ws):
+        if b.shape[1] != a.shape[0]:
+            raise InvalidInput(f"head weights do not chain: {tuple(a.shape)} then {tuple(b.shape)}")
+    return [W.detach() for W in Ws]
+
+
+def _top(s, K: int):
+    """The top ``K`` singular values, padded with zeros when there are fewer."""
+    import torch
+
+    s = s[:K]
+    if s.numel() < K:
+        s = torch.cat([s, s.new_zeros(K - s.numel())])
+    return s

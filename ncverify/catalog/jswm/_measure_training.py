@@ -11,7 +11,7 @@ import itertools
 import math
 from typing import Any
 
-from ._measure import measure_last_pair
+from ._measure import imbalance_bound, measure_last_pair
 from ._snapshots import DepthSweep, LastPair, TrainedNetwork
 
 __all__ = [
@@ -132,29 +132,6 @@ def measure_stable_run(s: TrainedNetwork, *, feats=None, heads=None) -> dict[str
         "sK_ZL": float(sv_Z[K - 1]),
         "eps1": float(torch.linalg.matrix_norm(feats[-1].detach() - Y)),
     }
-
-
-def imbalance_bound(weights) -> float:
-    r"""``E`` with ``‖AAᵀ − (W_LW_Lᵀ)^{L2}‖_op ≤ E`` for a head ``W_1, …, W_m`` (``m = L2``).
-
-    ``E = Σ_{k=1}^{m−1} (Π_{j>k} s_j²) ((s_{k+1}² + ε_k)^k − s_{k+1}^{2k})`` with
-    ``s_j = ‖W_j‖_op`` and ``ε_k = ‖W_{k+1}ᵀW_{k+1} − W_kW_kᵀ‖_op`` (proof in
-    ``docs/training.md``); ``E = 0`` for an exactly balanced head.
-    """
-    import torch
-
-    from ... import metrics as M
-
-    Ws = [W.detach() for W in weights]
-    m = len(Ws)
-    s = [float(torch.linalg.matrix_norm(W, 2)) for W in Ws]
-    total = 0.0
-    for k in range(1, m):  # pairs (W_k, W_{k+1}) in 1-based numbering
-        eps_k = float(M.balancedness(Ws[k - 1], Ws[k]))
-        q = s[k] ** 2
-        prod = math.prod(x * x for x in s[k:])
-        total += prod * ((q + eps_k) ** k - q**k)
-    return total
 
 
 def measure_depth_sweep(s: DepthSweep) -> dict[str, Any]:
