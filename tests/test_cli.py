@@ -146,9 +146,9 @@ def test_check_does_not_default_to_the_reference_report_directory():
     ("rc", "counterexamples", "expected", "message"),
     [
         (0, 0, 0, None),
-        (0, 2, 1, "2 counterexample(s) found"),
+        (0, 2, 1, "2 failing evaluation(s) (counterexample) found"),
         (1, 0, 1, "FAILED t.py::x"),
-        (1, 1, 1, "1 counterexample(s) found"),
+        (1, 1, 1, "1 failing evaluation(s) (counterexample) found"),
         (2, 0, 2, "pytest exited with status 2 (collection error"),
         (3, 0, 2, "pytest exited with status 3"),
         (4, 0, 2, "pytest exited with status 4"),
@@ -172,7 +172,7 @@ def test_report_with_counterexample_exits_1(tmp_path):
     _suite(tmp_path, test_bad=COUNTEREXAMPLE)
     proc = _ncverify("report", "--out", "out", cwd=tmp_path)
     assert proc.returncode == 1
-    assert "1 counterexample(s) found" in proc.stderr
+    assert "1 failing evaluation(s) (counterexample) found" in proc.stderr
     assert "FAILED theorems/test_bad.py::test_bad" in proc.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["counterexamples"][0]["reproduce"] == (

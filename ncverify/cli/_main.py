@@ -320,7 +320,10 @@ def _summarise(rc: int, out_dir: Path, log: Path, stream: TextIO) -> int:
             )
         print(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
     if found:
-        stream.write(f"ncverify: {found} counterexample(s) found; see the report\n")
+        kinds = sorted({ce.get("verdict", "counterexample") for ce in report["counterexamples"]})
+        stream.write(
+            f"ncverify: {found} failing evaluation(s) ({', '.join(kinds)}) found; see the report\n"
+        )
         return EXIT_FOUND
     return EXIT_FOUND if rc == 1 else EXIT_OK
 
