@@ -233,17 +233,7 @@ def _controls(spec, assumptions, claims, values, dtype, unmeasured) -> dict[str,
             ]
         verdict, _ = decide_verdict(a2, c2)
         caught = verdict in FAILING_VERDICTS and any(
-            c.held is False and _relative_room(c) < -margin for c in c2
+            c.held is False and c.room < -margin for c in c2
         )
         out[control.name] = bool(caught)
     return out
-
-
-def _relative_room(c: ClaimOutcome) -> float:
-    """(bound − quantity)/max(|q|, |b|) for '<=' (the opposite for '>='): < 0 when it fails."""
-    q, b = c.quantity, c.bound
-    if b is None or not (math.isfinite(q) and math.isfinite(b)):
-        return math.nan
-    room = (b - q) if c.relation == "<=" else (q - b)
-    scale = max(abs(q), abs(b))
-    return room / scale if scale > 0 else 0.0

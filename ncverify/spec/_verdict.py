@@ -188,6 +188,18 @@ class ClaimOutcome:
         return cls(**_decode(dict(d)))
 
     @property
+    def room(self) -> float:
+        """Signed relative room ``(bound − quantity)/max(|q|, |b|)`` for ``<=`` (the opposite
+        for ``>=``): positive when the claim holds with room, negative when it fails; NaN when
+        there is no finite bound."""
+        q, b = self.quantity, self.bound
+        if b is None or not (math.isfinite(q) and math.isfinite(b)):
+            return math.nan
+        room = (b - q) if self.relation == "<=" else (q - b)
+        scale = max(abs(q), abs(b))
+        return room / scale if scale > 0 else 0.0
+
+    @property
     def ratio(self) -> float | None:
         """quantity / bound for '<=' claims (bound / quantity for '>='); None if undefined.
 
