@@ -289,13 +289,13 @@ def test_output_into_a_closed_pipe_exits_quietly():
     really meets a closed pipe.
     """
     script = (
-        "import sys; from ncverify.cli import _main as _cli\n"
+        "import sys; from ncverify.cli import _list, main\n"
         "def flood(args):\n"
         "    for _ in range(100_000):\n"
         "        print('x' * 100)\n"
         "    return 0\n"
-        "_cli._cmd_list = flood\n"
-        "sys.exit(_cli.main(['list']))\n"
+        "_list._cmd_list = flood\n"
+        "sys.exit(main(['list']))\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -252,7 +252,11 @@ def build_report(
             or any(e["theorem_id"] == theorem_id for e in t.get("evaluations", ()))
         ]
         records = [c for t in ts for c in t.get("controls", ()) if c["theorem_id"] == theorem_id]
-        theorems.append(theorem_section(theorem_id, evs, ts, registry.get(theorem_id), records))
+        # a control is caught on any record of its theorem: a weakened hypothesis is refuted
+        # by runs outside the real theorem's scope (its robustness records)
+        catches = [e for e in evaluations if e["theorem_id"].partition("/")[0] == theorem_id]
+        section = theorem_section(theorem_id, evs, ts, registry.get(theorem_id), records, catches)
+        theorems.append(section)
     counterexamples = [
         {
             "theorem_id": e["theorem_id"],

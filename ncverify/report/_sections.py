@@ -51,8 +51,11 @@ def theorem_section(
     tests: list[dict],
     meta: Any,
     control_records: list[dict] = (),
+    control_evals: list[dict] | None = None,
 ) -> dict:
-    """The report section of one theorem (or of its robustness records)."""
+    """The report section of one theorem (or of its robustness records). ``control_evals``:
+    the evaluations whose negative-control outcomes count (default ``evals``; the theorem's
+    robustness records too); a robustness section has no control table of its own."""
     first = evals[0] if evals else {}
     section: dict[str, Any] = {
         "id": theorem_id,
@@ -68,7 +71,12 @@ def theorem_section(
     }
     section["assumptions"] = _assumptions(evals, meta)
     section["claims"] = _claims(evals, meta)
-    section["controls"] = _controls(evals, meta, control_records)
+    robustness = section["role"] == "robustness"
+    section["controls"] = (
+        []
+        if robustness
+        else _controls(evals if control_evals is None else control_evals, meta, control_records)
+    )
     return section
 
 
