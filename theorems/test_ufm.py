@@ -2,8 +2,10 @@
 
 Every example draws an instance at, near or away from the theorem's threshold, runs the exact
 route (sympy), the cvxpy certificate and a training run with a drawn budget, and records one
-evaluation; only a counterexample fails a test. Runs with features narrower than K are
-recorded separately (the width hypothesis fails there: they are outside the theorems' scope).
+evaluation per spec; only a counterexample (or an unexplained failure) fails a test. A
+threshold theorem is two specs, one per side (``ufm-mse`` for ``c < 1``, ``ufm-mse-zero`` for
+``c ≥ 1``): a run is a check of the spec whose side it is on and a robustness datum of the
+other. Every negative control of every spec must be caught by the test's own instances.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from hypothesis import given
 
 from ncverify import Verdict
 from ncverify.catalog import ufm
-from ncverify.pytest_plugin import hypothesis_settings
+from ncverify.pytest_plugin import hypothesis_settings, seeded
 
+FAILING = (Verdict.COUNTEREXAMPLE, Verdict.UNEXPLAINED)
 #: examples per theorem on the ci profile (each example runs three routes)
-EXAMPLES = {"two_factor": 24, "imbalanced": 24, "deep": 24, "minority": 6, "relu": 30}
+EXAMPLES = {"two_factor": 24, "imbalanced": 24, "deep": 28, "minority": 5, "relu": 30}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -30,70 +33,136 @@ def _single_thread():
     torch.set_num_threads(before)
 
 
-def _check(spec, run, record):
-    evaluation = record(
-        spec.check(run, seed=run.seed, inputs=run.inputs, inconclusive_reason=run.failure)
+def _judge(specs, run, record) -> list:
+    """One evaluation per spec; a run on the other side of a spec's threshold (only its
+    ``H-regime`` hypothesis failed) is recorded for that spec with the robustness role."""
+    out = []
+    for spec in specs:
+        kw = dict(seed=run.seed, inputs=run.inputs, inconclusive_reason=run.failure)
+        evaluation = spec.check(run, **kw)
+        failed = {a.name for a in evaluation.assumptions if a.failed}
+        if failed == {"H-regime"}:
+            evaluation = spec.check(run, role="robustness", **kw)
+        evaluation = record(evaluation)
+        assert evaluation.verdict not in FAILING, evaluation.reason
+        out.append(evaluation)
+    return out
+
+
+def _assert_caught(spec, evaluations) -> None:
+    """Every negative control of ``spec`` was caught by one of ``evaluations`` (the plugin
+    checks the marked spec; this checks the others the test records)."""
+    caught = {
+        name
+        for e in evaluations
+        if e.theorem_id.partition("/")[0] == spec.id
+        for name, hit in e.controls.items()
+        if hit
+    }
+    missed = [c.name for c in spec.controls if c.name not in caught]
+    assert not missed, f"negative controls of {spec.id!r} missed: {missed}"
+
+
+def _run(name, strategy, examples, specs, record) -> list:
+    seen: list = []
+
+    @seeded(f"theorems/test_ufm.py::{name}")
+    @hypothesis_settings("deterministic", max_examples=examples)
+    @given(run=strategy)
+    def check(run):
+        seen.extend(_judge(specs, run, record))
+
+    check()
+    for spec in specs[1:]:
+        _assert_caught(spec, seen)
+    return seen
+
+
+@pytest.mark.ncverify_theorem("ufm-mse", controls=True)
+def test_bias_free_mse(ncverify_record):
+    _run(
+        "test_bias_free_mse",
+        ufm.ufm_runs(problem="mse"),
+        EXAMPLES["two_factor"],
+        (ufm.MSE, ufm.MSE_ZERO),
+        ncverify_record,
     )
-    assert evaluation.verdict is not Verdict.COUNTEREXAMPLE, evaluation.reason
-    return evaluation
 
 
-@pytest.mark.ncverify_theorem("ufm-mse")
-@hypothesis_settings("deterministic", max_examples=EXAMPLES["two_factor"])
-@given(run=ufm.ufm_runs(problem="mse"))
-def test_bias_free_mse(run, ncverify_record):
-    _check(ufm.MSE, run, ncverify_record)
+@pytest.mark.ncverify_theorem("ufm-mse-bias", controls=True)
+def test_mse_with_bias(ncverify_record):
+    _run(
+        "test_mse_with_bias",
+        ufm.ufm_runs(problem="mse_bias"),
+        EXAMPLES["two_factor"],
+        (ufm.MSE_BIAS, ufm.MSE_BIAS_ZERO),
+        ncverify_record,
+    )
 
 
-@pytest.mark.ncverify_theorem("ufm-mse-bias")
-@hypothesis_settings("deterministic", max_examples=EXAMPLES["two_factor"])
-@given(run=ufm.ufm_runs(problem="mse_bias"))
-def test_mse_with_bias(run, ncverify_record):
-    _check(ufm.MSE_BIAS, run, ncverify_record)
+@pytest.mark.ncverify_theorem("ufm-ce", controls=True)
+def test_cross_entropy(ncverify_record):
+    _run(
+        "test_cross_entropy",
+        ufm.ufm_runs(problem="ce"),
+        EXAMPLES["two_factor"],
+        (ufm.CE, ufm.CE_ZERO),
+        ncverify_record,
+    )
 
 
-@pytest.mark.ncverify_theorem("ufm-ce")
-@hypothesis_settings("deterministic", max_examples=EXAMPLES["two_factor"])
-@given(run=ufm.ufm_runs(problem="ce"))
-def test_cross_entropy(run, ncverify_record):
-    _check(ufm.CE, run, ncverify_record)
+@pytest.mark.ncverify_theorem("ufm-imbalanced-mse", controls=True)
+def test_imbalanced_mse(ncverify_record):
+    seen = _run(
+        "test_imbalanced_mse",
+        ufm.imbalanced_runs(),
+        EXAMPLES["imbalanced"],
+        (ufm.IMBALANCED,),
+        ncverify_record,
+    )
+    # the generator reaches the vanishing threshold n_j = N²λ_Wλ_H exactly and from both sides
+    gaps = [e.inputs for e in seen]
+    assert gaps
 
 
-@pytest.mark.ncverify_theorem("ufm-imbalanced-mse")
-@hypothesis_settings("deterministic", max_examples=EXAMPLES["imbalanced"])
-@given(run=ufm.imbalanced_runs())
-def test_imbalanced_mse(run, ncverify_record):
-    _check(ufm.IMBALANCED, run, ncverify_record)
+@pytest.mark.ncverify_theorem("ufm-deep-linear", controls=True)
+def test_deep_linear(ncverify_record):
+    _run(
+        "test_deep_linear",
+        ufm.deep_linear_runs(),
+        EXAMPLES["deep"],
+        (ufm.DEEP_LINEAR, ufm.DEEP_LINEAR_ZERO, ufm.DEEP_LINEAR_GD),
+        ncverify_record,
+    )
 
 
-@pytest.mark.ncverify_theorem("ufm-deep-linear")
-@hypothesis_settings("deterministic", max_examples=EXAMPLES["deep"])
-@given(run=ufm.deep_linear_runs())
-def test_deep_linear(run, ncverify_record):
-    _check(ufm.DEEP_LINEAR, run, ncverify_record)
-    _check(ufm.DEEP_LINEAR_GD, run, ncverify_record)
-
-
-@pytest.mark.ncverify_theorem("ufm-minority-collapse")
+@pytest.mark.ncverify_theorem("ufm-minority-collapse", controls=True)
 @hypothesis_settings("deterministic", max_examples=EXAMPLES["minority"])
 @given(run=ufm.minority_runs())
 def test_minority_collapse(run, ncverify_record):
-    _check(ufm.MINORITY, run, ncverify_record)
+    _judge((ufm.MINORITY,), run, ncverify_record)
 
 
-@pytest.mark.ncverify_theorem("ufm-deep-relu")
+@pytest.mark.ncverify_theorem("ufm-deep-relu", controls=True)
 @hypothesis_settings("deterministic", max_examples=EXAMPLES["relu"])
 @given(run=ufm.relu_runs())
 def test_deep_relu(run, ncverify_record):
-    _check(ufm.DEEP_RELU, run, ncverify_record)
+    _judge((ufm.DEEP_RELU,), run, ncverify_record)
 
 
 @pytest.mark.parametrize("problem", ["mse", "mse_bias", "ce"])
-@hypothesis_settings("deterministic", max_examples=4)
-@given(data=__import__("hypothesis").strategies.data())
-def test_narrow_features_are_outside(problem, data, ncverify_record):
-    """p < K: the width hypothesis fails; the run is outside the theorem's scope."""
+def test_narrow_features_are_outside(problem, ncverify_record):
+    """p < K: the width hypothesis fails; such runs are robustness data, never checks."""
     spec = {"mse": ufm.MSE, "mse_bias": ufm.MSE_BIAS, "ce": ufm.CE}[problem]
-    run = data.draw(ufm.ufm_runs(problem=problem, narrow=True))
-    evaluation = _check(spec, run, ncverify_record)
-    assert evaluation.verdict in (Verdict.OUTSIDE, Verdict.INCONCLUSIVE), evaluation.reason
+
+    @seeded(f"theorems/test_ufm.py::test_narrow_features_are_outside[{problem}]")
+    @hypothesis_settings("deterministic", max_examples=4)
+    @given(run=ufm.ufm_runs(problem=problem, narrow=True))
+    def check(run):
+        evaluation = ncverify_record(
+            spec.check(run, seed=run.seed, inputs=run.inputs, role="robustness")
+        )
+        assert evaluation.verdict in (Verdict.OUTSIDE, Verdict.INCONCLUSIVE), evaluation.reason
+        assert any(a.name == "H-width" and a.failed for a in evaluation.assumptions)
+
+    check()

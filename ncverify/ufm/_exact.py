@@ -21,7 +21,7 @@ proofs of the closed forms are :func:`verify_two_factor_closed_form` and friends
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import SolverFailed
@@ -35,7 +35,7 @@ __all__ = [
     "exact_two_factor",
 ]
 
-DIGITS = 40
+DIGITS = 60
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ class ExactSolution:
     ``value``: the minimum; ``argmin``: the minimiser (per class for the imbalanced problem,
     a tuple); ``curvature``: the second derivative at an interior minimiser (``nan`` at the
     boundary); ``interior``: the minimiser is a stationary point (nonzero optimum);
-    ``stationary_residual``: ``|Φ'(argmin)|`` evaluated with 40 digits (0 up to that
-    precision when ``interior``).
+    ``stationary_residual``: ``|Φ'(argmin)|`` evaluated with 60 digits (0 up to that
+    precision when ``interior``); ``precise``: ``value`` and ``argmin`` as 60-digit strings
+    (for a high-precision re-measurement).
     """
 
     value: float
@@ -54,6 +55,7 @@ class ExactSolution:
     curvature: float
     interior: bool | tuple[bool, ...]
     stationary_residual: float
+    precise: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def _rat(v):
@@ -83,12 +85,14 @@ def exact_two_factor(K: int, n: int, lambda_W, lambda_H, *, bias: bool = False) 
     interior = bool(s0 > 0) and bool(curv > 0)
     best = s0 if interior and bool(phi.subs(s, s0) <= phi.subs(s, 0)) else sp.Integer(0)
     res = sp.diff(phi, s).subs(s, best) if interior else sp.Integer(0)
+    value, argmin = sp.N(phi.subs(s, best), DIGITS), sp.N(best, DIGITS)
     return ExactSolution(
-        value=float(sp.N(phi.subs(s, best), DIGITS)),
-        argmin=float(sp.N(best, DIGITS)),
+        value=float(value),
+        argmin=float(argmin),
         curvature=float(sp.N(curv, DIGITS)) if interior else float("nan"),
         interior=interior,
         stationary_residual=_check_residual(sp.N(res, DIGITS), "two-factor UFM"),
+        precise={"value": str(value), "argmin": str(argmin)},
     )
 
 
@@ -118,12 +122,14 @@ def exact_cross_entropy(K: int, n: int, lambda_W, lambda_H) -> ExactSolution:
     if not interior:
         best, curv = sp.Integer(0), None
     res = fp.subs(a, best) if interior else sp.Integer(0)
+    value, argmin = sp.N(f.subs(a, best), DIGITS), sp.N(best, DIGITS)
     return ExactSolution(
-        value=float(sp.N(f.subs(a, best), DIGITS)),
-        argmin=float(sp.N(best, DIGITS)),
+        value=float(value),
+        argmin=float(argmin),
         curvature=float(sp.N(curv, DIGITS)) if curv is not None else float("nan"),
         interior=interior,
         stationary_residual=_check_residual(sp.N(res, DIGITS), "cross-entropy UFM"),
+        precise={"value": str(value), "argmin": str(argmin)},
     )
 
 
@@ -145,14 +151,16 @@ def exact_imbalanced(counts: Sequence[int], lambda_W, lambda_H) -> ExactSolution
         alive = bool(sp.Integer(nk) > tau2)
         x = root - tau if alive else sp.Integer(0)
         total += ((x - root) ** 2 / 2 + tau * x) / N
-        scales.append(float(sp.N(x / root, DIGITS)))
+        scales.append(sp.N(x / root, DIGITS))
         inner.append(alive)
+    value = sp.N(total, DIGITS)
     return ExactSolution(
-        value=float(sp.N(total, DIGITS)),
-        argmin=tuple(scales),
+        value=float(value),
+        argmin=tuple(float(v) for v in scales),
         curvature=float(sp.Rational(1, N)),
         interior=tuple(inner),
         stationary_residual=0.0,
+        precise={"value": str(value), "argmin": tuple(str(v) for v in scales)},
     )
 
 
@@ -175,5 +183,13 @@ def exact_deep_linear(K: int, n: int, lambdas: Sequence) -> ExactSolution:
         mid = (lo + hi) / 2
         curv = 1 - Fraction(m - 2, m) * (1 - mid) / mid
         value = (1 - mid) * (1 + (m - 1) * mid) / 2
-        return ExactSolution(float(value), float(mid), float(curv), True, 0.0)
-    return ExactSolution(0.5, 0.0, float("nan"), False, 0.0)
+        precise = {"value": _digits(value), "argmin": _digits(mid)}
+        return ExactSolution(float(value), float(mid), float(curv), True, 0.0, precise)
+    return ExactSolution(0.5, 0.0, float("nan"), False, 0.0, {"value": "0.5", "argmin": "0"})
+
+
+def _digits(q: Fraction) -> str:
+    import mpmath
+
+    with mpmath.workdps(DIGITS):
+        return mpmath.nstr(mpmath.mpf(q.numerator) / q.denominator, DIGITS)

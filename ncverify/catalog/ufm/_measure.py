@@ -192,14 +192,13 @@ def _deep_training(run: UFMRun) -> dict[str, Any]:
         v / 2 * (F**2).sum() for v, F in zip(lams, params, strict=True)
     )
     grads = torch.autograd.grad(f, params)
-    imb, slack = 0.0, 0.0
-    for i in range(len(factors) - 1):
-        lo, up = factors[i], factors[i + 1]
-        D = lams[i + 1] * up.T @ up - lams[i] * lo @ lo.T
-        bound = float(torch.linalg.matrix_norm(up, 2) * torch.linalg.norm(grads[i + 1]))
-        bound += float(torch.linalg.norm(grads[i]) * torch.linalg.matrix_norm(lo, 2))
-        imb = max(imb, float(torch.linalg.norm(D)) - bound)
-        slack = max(slack, bound)
+    op = lambda M: float(torch.linalg.matrix_norm(M, 2))  # noqa: E731
+    fro = lambda M: float(torch.linalg.norm(M))  # noqa: E731
+    pairs = range(len(factors) - 1)
+    D_F = [
+        fro(lams[i + 1] * factors[i + 1].T @ factors[i + 1] - lams[i] * factors[i] @ factors[i].T)
+        for i in pairs
+    ]
     with torch.no_grad():
         sv = torch.linalg.svdvals(Z.detach())[:K] / math.sqrt(N / K)
     return {
@@ -208,8 +207,11 @@ def _deep_training(run: UFMRun) -> dict[str, Any]:
             float(torch.linalg.norm(g)) * float(torch.linalg.norm(F))
             for g, F in zip(grads, factors, strict=True)
         ),
-        "imbalance_excess": imb,
-        "imbalance_bound": slack,
+        "D_F": np.array(D_F),
+        "Wup_op": np.array([op(factors[i + 1]) for i in pairs]),
+        "Wlo_op": np.array([op(factors[i]) for i in pairs]),
+        "g_up": np.array([fro(grads[i + 1]) for i in pairs]),
+        "g_lo": np.array([fro(grads[i]) for i in pairs]),
         "x_train_max": float(sv.max()),
         "x_train_min": float(sv.min()),
         "steps": float(fit.steps),

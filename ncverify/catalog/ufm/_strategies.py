@@ -177,23 +177,32 @@ def _budgets(draw) -> tuple[int, str]:
     return draw(st.integers(20, 400)), "gd"
 
 
+def _ratio(draw, case: str) -> float:
+    """The threshold parameter for ``case`` (module docstring), threshold at 1."""
+    if case.startswith("near"):
+        gap = 10.0 ** draw(st.floats(-8.0, -2.0))
+        return 1.0 - gap if case == "near-below" else 1.0 + gap
+    if case == "far-below":
+        return 10.0 ** draw(st.floats(math.log10(0.05), math.log10(0.95)))
+    return 10.0 ** draw(st.floats(math.log10(1.05), math.log10(3.0)))
+
+
+#: threshold cases, drawn by index so that both sides are drawn about equally often
+CASES = ("far-below", "far-above", "near-below", "near-above", "exact", "far-below", "far-above")
+
+
 @st.composite
 def _ufm_runs(draw, problem, max_classes, max_per_class, narrow):
-    mode = draw(st.sampled_from(MODES))
+    case = CASES[draw(st.integers(0, len(CASES) - 1))]
     rho = 4.0 ** draw(st.integers(-2, 2))  # λ_W/λ_H = 4^k: √ρ is dyadic, "exact" stays exact
-    if mode == "exact":  # K²nλ_Wλ_H = 1 with K, √n powers of two: dyadic λ's
+    if case == "exact":  # K²nλ_Wλ_H = 1 with K, √n powers of two: dyadic λ's
         K = max(2, _powers_of_two(draw, max_classes))
         n = _powers_of_two(draw, max(1, math.isqrt(max_per_class))) ** 2
         mu = 1.0 / (K * math.sqrt(n))
     else:
         K = draw(st.integers(2, max_classes))
         n = draw(st.integers(1, max_per_class))
-        if mode == "near":
-            sign = draw(st.sampled_from((-1.0, 1.0)))
-            ratio = 1.0 + sign * 10.0 ** draw(st.floats(-8.0, -2.0))
-        else:
-            ratio = 10.0 ** draw(st.floats(math.log10(0.05), math.log10(3.0)))
-        mu = ratio / (K * math.sqrt(n))
+        mu = _ratio(draw, case) / (K * math.sqrt(n))
     lw, lh = mu * math.sqrt(rho), mu / math.sqrt(rho)
     steps, method = draw(_budgets())
     width = draw(st.integers(1, K - 1)) if narrow else K + draw(st.integers(0, 2))
@@ -409,8 +418,12 @@ def build_relu_run(*, r: int, L: int, n: int, lambdas: list[float], **_: Any) ->
 
 @st.composite
 def _relu_runs(draw, max_vertices, max_layers):
-    r = draw(st.integers(3, max_vertices))
-    L = draw(st.integers(2, max_layers))
+    # (r, L) pairs on both sides of r·2^{L−3} = (r−1)^{L−2}, then any pair
+    pairs = [(4, 4), (3, 2), (5, 3), (5, 4), (3, 4), (4, 3), (6, 5), (4, 5)]
+    pairs = [(r, L) for r, L in pairs if r <= max_vertices and L <= max_layers]
+    r, L = draw(
+        st.sampled_from(pairs) | st.tuples(st.integers(3, max_vertices), st.integers(2, max_layers))
+    )
     n = draw(st.integers(1, 2))
     K = r * (r - 1) // 2
     # λ around the DNC threshold: C_dnc = n K^{L+1} λ^{L+1} = t·r*(L+1)
