@@ -75,6 +75,15 @@ def _run(name, strategy, examples, specs, record) -> list:
     check()
     for spec in specs[1:]:
         _assert_caught(spec, seen)
+    for spec in specs:  # the generators reach each threshold (the report shows the margins)
+        margins = [
+            a.margin
+            for e in seen
+            if e.theorem_id == spec.id
+            for a in e.assumptions
+            if a.name == "H-regime" and a.margin is not None
+        ]
+        assert not margins or min(margins) <= 1e-2, (spec.id, sorted(margins)[:3])
     return seen
 
 
@@ -120,9 +129,13 @@ def test_imbalanced_mse(ncverify_record):
         (ufm.IMBALANCED,),
         ncverify_record,
     )
-    # the generator reaches the vanishing threshold n_j = N²λ_Wλ_H exactly and from both sides
-    gaps = [e.inputs for e in seen]
-    assert gaps
+    # the generator reaches the vanishing threshold n_k = N²λ_Wλ_H (exactly, and within 1e-2)
+    gaps = []
+    for e in seen:
+        counts, (lam_H, lam_W) = e.inputs["counts"], e.inputs["lambdas"]
+        t = sum(counts) ** 2 * lam_W * lam_H
+        gaps.append(min(abs(nk - t) / nk for nk in counts))
+    assert min(gaps) <= 1e-12 and sum(g <= 1e-2 for g in gaps) >= 3, sorted(gaps)[:5]
 
 
 @pytest.mark.ncverify_theorem("ufm-deep-linear", controls=True)
