@@ -100,8 +100,9 @@ def exact_cross_entropy(K: int, n: int, lambda_W, lambda_H) -> ExactSolution:
     """Minimise ``f(a) = log(1 + (K−1)e^{−a}) + ν(K−1)a`` over ``a ≥ 0`` exactly.
 
     ``f'(a) = −(K−1)t/(1 + (K−1)t) + ν(K−1)`` with ``t = e^{−a}`` is rational in ``t``: its
-    root ``t₀`` is found by sympy and is an interior minimiser iff ``0 < t₀ < 1`` (``a > 0``);
-    otherwise ``f'(0) ≥ 0`` and the convex ``f`` is minimised at ``a = 0``.
+    root ``t₀`` is found by sympy and is an interior minimiser iff ``0 < t₀ < 1`` (``a > 0``,
+    decided exactly; ``f`` is convex, so a stationary point with ``f'' > 0`` is global);
+    otherwise ``f'(0) ≥ 0`` and ``f`` is minimised at ``a = 0``.
     """
     import sympy as sp
 
@@ -113,10 +114,10 @@ def exact_cross_entropy(K: int, n: int, lambda_W, lambda_H) -> ExactSolution:
     fp = sp.diff(f, a)
     roots = sp.solve(sp.numer(sp.together(fp.subs(sp.exp(-a), t))), t)
     inside = [r for r in roots if bool(r > 0) and bool(r < 1)]
-    if inside:
+    if inside:  # f is convex: a stationary point with f'' > 0 is the global minimum
         best = -sp.log(inside[0])
         curv = sp.diff(f, a, 2).subs(a, best)
-        interior = bool(curv > 0) and bool(f.subs(a, best) <= f.subs(a, 0))
+        interior = bool(sp.N(curv, DIGITS) > 0)
     else:
         interior = False
     if not interior:

@@ -167,8 +167,21 @@ def _deep_inputs(run: UFMRun) -> dict[str, Any]:
     r = Fraction(run.K) ** m * run.counts[0]
     for v in run.lambdas:
         r *= Fraction(v)
-    nonzero = float(run.exact.argmin > 0)
-    return {"m": float(m), "r": float(r), "nonzero": nonzero, "r_root": float(r) * nonzero}
+    from ...ufm import deep_linear_optimum
+
+    opt = deep_linear_optimum(run.K, run.counts[0], run.lambdas)
+    nonzero = float(opt.collapsed)
+    roots = opt.stationary_x
+    # x₁: the local maximum of G between the two basins (m ≥ 3); none: every x is in the
+    # basin of the global optimum (x₁ = 0 when it is nonzero, 1 when it is 0)
+    x1 = roots[0] if len(roots) == 2 else (0.0 if nonzero else 1.0)
+    return {
+        "m": float(m),
+        "r": float(r),
+        "nonzero": nonzero,
+        "r_root": float(r) * nonzero,
+        "x1": x1,
+    }
 
 
 def _deep_training(run: UFMRun) -> dict[str, Any]:

@@ -130,8 +130,6 @@ IMBALANCED = TheoremSpec(
 # ----------------------------------------------------------------------------- deep linear
 Q = "((m - 2)/(m - 1))"
 RSTAR = f"({Q}**(m - 2)*(1 - {Q})**m)"
-XMAX = "((m - 2)/(2*m - 2))"
-HMAX = f"({XMAX}**(m - 2)*(1 - {XMAX})**m)"  # h(x_max), the peak of x^{m−2}(1−x)^m
 VD = "((1 - x_exact)*(1 + (m - 1)*x_exact)/2)"  # the objective at a root x
 _DANG = Source(
     "Dang, Tran, Osher, Tran-The, Ho, Nguyen, ICML 2023",
@@ -272,22 +270,25 @@ DEEP_LINEAR, DEEP_LINEAR_ZERO = _deep(True), _deep(False)
 
 DEEP_LINEAR_GD = TheoremSpec(
     id="ufm-deep-linear-gd",
-    title="Deep linear UFM trained from the balanced start lands on the exact optimum "
-    "(qualitative: no rigorous gradient bound exists)",
+    title="Deep linear UFM: a converged training run that ends in the global basin sits at the "
+    "exact optimum (qualitative: no rigorous gradient bound exists)",
     source=_DANG,
     provenance="qualitative",
     family="ufm",
-    description="For m ≥ 3 every singular direction has a spurious local minimum when "
-    "r* < r < h(x_max) (docs/ufm.md#deep-linear), so no bound in the final gradient alone can "
-    "be rigorous; in scope: converged runs outside that interval; tolerance Σ_i‖∇_i‖‖W_i‖.",
+    description="For m ≥ 3, x = 0 is a local minimum of every singular direction and, when "
+    "r* < r < h(x_max), so is the largest root (docs/ufm.md#deep-linear): no bound in the final "
+    "gradient alone can be rigorous. In scope: converged runs whose singular values all lie in "
+    "the basin of the global optimum (beyond the local maximum x₁ when the optimum is nonzero, "
+    "below it otherwise); tolerance Σ_i‖∇_i‖‖W_i‖. How often training ends there is what the "
+    "robustness records show.",
     assumptions=(
         _DEEP_WIDTH,
         BALANCED,
         Assumption(
-            "H-no-spurious-basin",
-            "r ∉ (r*, h(x_max)): no spurious local minimum between the balanced start (x = 1) "
-            "and the global optimum",
-            f"(r - {RSTAR})*(r - {HMAX}) >= 0",
+            "H-global-basin",
+            "the trained singular values x_j = σ_j(Z)/√n lie in the global optimum's basin: all "
+            "≥ x₁ (the local maximum of G) when the optimum is nonzero, all ≤ x₁ when it is 0",
+            "(x_train_min - x1)*nonzero >= 0 and (x1 - x_train_max)*(1 - nonzero) >= 0",
         ),
         Assumption(
             "H-converged",
@@ -311,20 +312,6 @@ DEEP_LINEAR_GD = TheoremSpec(
             claim="train-objective-upper",
             factor=0.999,
             description="GD lands 0.1% below the exact optimum",
-        ),
-        Control(
-            "spurious-basin-ignored",
-            "weaken",
-            assumption="H-no-spurious-basin",
-            predicate="r >= 0",
-            description="GD from the balanced start lands on the optimum for every r",
-        ),
-        Control(
-            "early-stop-ignored",
-            "weaken",
-            assumption="H-converged",
-            predicate="grad_sum <= 1e6",
-            description="the tolerance Σ‖∇_i‖‖W_i‖ holds at any stopping point",
         ),
     ),
     floor=Floor(min_in_scope=2, max_undecided_fraction=1.0),
