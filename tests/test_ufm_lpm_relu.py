@@ -15,6 +15,7 @@ from ncverify.ufm import (
     complete_graph_structure,
     fit_lpm,
     fit_relu_dufm,
+    pm_first_layer_difference,
     relu_configuration,
     relu_objective,
 )
@@ -86,3 +87,10 @@ def test_relu_training_is_small_and_reports_ranks():
     assert math.isfinite(fit.objective) and fit.grad_norm >= 0
     with pytest.raises(InvalidInput, match=r"lambdas has 2 entries; need L \+ 1 = 4"):
         fit_relu_dufm(6, 3, 1, [0.01, 0.01])
+
+
+@pytest.mark.parametrize(("K", "L"), [(2, 2), (4, 3), (6, 4)])
+def test_a_rank_half_first_layer_gains_nothing(K, L):
+    assert pm_first_layer_difference(K, L) == 0
+    with pytest.raises(InvalidInput, match=r"K=3 must be even"):
+        pm_first_layer_difference(3, L)

@@ -54,6 +54,7 @@ from ._relu import (
     compare_relu_configurations,
     complete_graph_structure,
     fit_relu_dufm,
+    pm_first_layer_difference,
     relu_configuration,
     relu_objective,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "imbalanced_mse_optimum",
     "lpm_lower_bound",
     "mse_bias_optimum",
+    "pm_first_layer_difference",
     "relu_configuration",
     "relu_objective",
     "solve_checked",

@@ -45,6 +45,7 @@ __all__ = [
     "compare_relu_configurations",
     "complete_graph_structure",
     "fit_relu_dufm",
+    "pm_first_layer_difference",
     "relu_configuration",
     "relu_objective",
 ]
@@ -83,6 +84,37 @@ def complete_graph_structure(r: int) -> dict:
         "B_fro_sq": sum(v**2 for v in B),
         "W_fro_sq": sum(v**2 for v in W),
     }
+
+
+def pm_first_layer_difference(K: int, L: int):
+    """Objective of the "±" configuration minus that of DNC, simplified by sympy (0 expected).
+
+    Scales ``a_0`` (``H_1``), ``a_1 … a_L`` (``W_l``), one λ per factor, ``n`` per class (all
+    symbols positive). DNC: ``H_1 = a_0Y``, ``W_l = a_lI_K``. "±" (K even): ``H_1``'s columns
+    ``a_0(±e_j)`` in ``R^{K/2}`` (rank K/2), ``W_1 = a_1[I; −I]`` (``‖W_1‖² = Ka_1²``), after
+    which the ReLU restores ``a_0a_1I_K`` and the two networks coincide: a lower rank at the
+    first layer alone gains nothing.
+    """
+    import sympy as sp
+
+    K = _int("K", K, 2, 64)
+    L = _int("L", L, 2, 11)
+    if K % 2:
+        raise InvalidInput(f"K={K} must be even for the ± configuration")
+    n, lam_h = sp.symbols("n lambda_H", positive=True)
+    a = sp.symbols(f"a0:{L + 1}", positive=True)
+    lam = sp.symbols(f"lambda1:{L + 1}", positive=True)
+    fit = (1 - sp.Mul(*a)) ** 2 / 2
+    dnc = (
+        fit + lam_h * n * K * a[0] ** 2 / 2 + sum(lam[i] * K * a[i + 1] ** 2 / 2 for i in range(L))
+    )
+    pm = (
+        fit
+        + lam_h * n * K * a[0] ** 2 / 2  # ‖H_1‖² = N a_0² (every column has norm a_0)
+        + lam[0] * 2 * (K // 2) * a[1] ** 2 / 2
+        + sum(lam[i] * K * a[i + 1] ** 2 / 2 for i in range(1, L))
+    )
+    return sp.simplify(pm - dnc)
 
 
 @dataclass(frozen=True)
