@@ -158,12 +158,17 @@ def test_oversized_requests_are_refused_before_allocation(monkeypatch):
         certify_ufm("mse", 10, 500, 1e-3, 1e-3, reduced=False)
     with pytest.raises(
         ProblemTooLarge,
-        match=r"CLARABEL certificate .* K=100.*needs about "
+        match=r"CLARABEL certificate .* K=100.*reduction='classes' needs about "
         r"3\.0\d GiB",
     ):
-        certify_ufm("ce", 100, 100, 1e-3, 1e-3, solver="CLARABEL")
+        certify_ufm("ce", 100, 100, 1e-3, 1e-3, solver="CLARABEL", reduction="classes")
     with pytest.raises(ProblemTooLarge, match=r"SCS certificate .*max_bytes=0\.00 GiB"):
-        certify_ufm("mse", 50, 10, 1e-3, 1e-3, max_bytes=1000)
+        certify_ufm("mse", 50, 10, 1e-3, 1e-3, max_bytes=1000, reduction="classes")
+    # the symmetric reduction needs O(K²) bytes (the K×K certificate), checked the same way
+    with pytest.raises(ProblemTooLarge, match=r"CLARABEL certificate .*K=10000.*symmetric"):
+        certify_ufm("ce", 10_000, 10, 1e-6, 1e-6)
+    with pytest.raises(ProblemTooLarge, match=r"K=3000, N=3001, reduction='symmetric'"):
+        certify_ufm("mse", 3000, [1] * 2999 + [2], 1e-6, 1e-6, max_bytes=10**6)
     # the estimate grows as d⁴ for the interior-point solver: 135 GB at K=10, N=500
     est = estimate_certificate_bytes("mse", 10, 50, reduced=False, solver="CLARABEL")
     assert 1.2e11 < est < 1.5e11

@@ -46,7 +46,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput, ProblemTooLarge, SolverFailed
-from ._closed import _check_classes, _check_lambda
+from ._closed import _check_lambda
+from ._imbalanced import check_class_sizes
+from ._reduce import (
+    ce_bounds,
+    ce_entropy_bound,
+    ce_two_scalar_problem,
+    mse_bias_three_scalar_problem,
+    mse_bounds,
+    mse_class_level_bounds,
+    mse_diagonal_problem,
+)
 
 __all__ = [
     "UNREDUCED_MAX_ENTRIES",
@@ -60,6 +70,7 @@ UNREDUCED_MAX_ENTRIES = 2000  # K·N cap of the unreduced K×N formulation
 DEFAULT_MAX_BYTES = 2 * 1024**3
 SOLVERS = ("SCS", "CLARABEL")
 LOSSES = ("mse", "mse_bias", "ce")
+REDUCTIONS = ("symmetric", "classes")
 
 
 @dataclass(frozen=True)
@@ -71,13 +82,15 @@ class Certificate:
     ``problem.value``; ``dual_bound``: value of a dual-feasible point (lower bound on
     the optimum); ``gap = value − dual_bound``; ``inaccurate``: the solver reported
     ``optimal_inaccurate`` / ``user_limit`` (no tolerance is widened for it);
-    ``Z``: K×K class-level (reduced) or K×N matrix; ``setup_time``/``solve_time``
-    seconds (cvxpy canonicalisation / solver).
+    ``Z``: K×K class-level ``Z̄`` (reduced; column k = the logits of class k's samples) or
+    the K×N matrix; ``setup_time``/``solve_time`` seconds (cvxpy canonicalisation / solver);
+    ``counts``: the class sizes (``n`` is None when they differ); ``reduction``:
+    ``"symmetric"``, ``"classes"`` or ``"none"`` (unreduced).
     """
 
     loss: str
     K: int
-    n: int
+    n: int | None
     lambda_W: float
     lambda_H: float
     reduced: bool
@@ -93,18 +106,30 @@ class Certificate:
     iterations: int | None
     tol: float
     Z: np.ndarray = field(repr=False, compare=False)
+    counts: tuple[int, ...] = ()
+    reduction: str = "classes"
 
 
 def estimate_certificate_bytes(
-    loss: str, K: int, n: int, *, reduced: bool = True, solver: str = "SCS"
+    loss: str,
+    K: int,
+    n: int,
+    *,
+    reduced: bool = True,
+    solver: str = "SCS",
+    reduction: str = "classes",
 ) -> int:
     """Upper estimate of the memory (bytes) of a certificate, computed from K, n only.
 
-    ``d`` = rows + cols of ``Z``; the nuclear norm is an SDP block of order ``d``
-    (``d(d+1)/2`` svec entries); CE adds ``K·cols`` exponential cones. SCS: sparse data
-    and a dense ``d×d`` eigendecomposition, ``≈ 8·(64·d² + 64·K·cols)`` bytes.
-    CLARABEL: dense NT scaling of the PSD cone, ``8·(d(d+1)/2)²`` bytes plus SCS's terms.
+    ``reduction="symmetric"``: at most K variables, plus the float64 certificate on K×K
+    class-level matrices (an SVD): ``≈ 8·(16·K² + 64·K)`` bytes. Otherwise ``d`` = rows +
+    cols of ``Z``; the nuclear norm is an SDP block of order ``d`` (``d(d+1)/2`` svec
+    entries); CE adds ``K·cols`` exponential cones. SCS: sparse data and a dense ``d×d``
+    eigendecomposition, ``≈ 8·(64·d² + 64·K·cols)`` bytes. CLARABEL: dense NT scaling of
+    the PSD cone, ``8·(d(d+1)/2)²`` bytes plus SCS's terms.
     """
+    if reduced and reduction == "symmetric":
+        return 8 * (16 * K * K + 64 * K)
     cols = K if reduced else K * n
     d = K + cols
     svec = d * (d + 1) // 2
@@ -166,59 +191,16 @@ def solve_checked(problem, solver: str, **options) -> tuple[str, bool, float, in
     return status, status != cp.OPTIMAL, solve_time, iters
 
 
-def _nuclear(Z: np.ndarray) -> float:
-    return float(np.linalg.svd(Z, compute_uv=False).sum())
-
-
-def _mse_certificate(Z, T, gamma, center) -> tuple[float, float]:
-    """Primal and dual values of ``(1/cols)[½‖(Z − T)P‖² + γ‖Z‖_*]``."""
-    cols = T.shape[1]
-    R = T - Z
-    if center:
-        R = R - R.mean(axis=1, keepdims=True)
-    primal = (0.5 * float((R * R).sum()) + gamma * _nuclear(Z)) / cols
-    U, sv, Vt = np.linalg.svd(R, full_matrices=False)
-    Lam = (U * np.minimum(sv, gamma)) @ Vt
-    dual = (float((Lam * T).sum()) - 0.5 * float((Lam * Lam).sum())) / cols
-    return primal, dual
-
-
-def _softmax_cols(Z):
-    E = np.exp(Z - Z.max(axis=0, keepdims=True))
-    return E / E.sum(axis=0, keepdims=True)
-
-
-def _ce_certificate(Z, T, nu) -> tuple[float, float]:
-    """Primal/dual of ``(1/cols)Σ_j CE(z_j, y_j) + ν‖Z‖_*`` (T one-hot, K×cols)."""
-    cols = T.shape[1]
-    zmax = Z.max(axis=0)
-    lse = zmax + np.log(np.exp(Z - zmax).sum(axis=0))
-    primal = float((lse - (Z * T).sum(axis=0)).mean()) + nu * _nuclear(Z)
-    P = _softmax_cols(Z)
-    G = (T - P) / cols  # −∇(data term); Λ must satisfy 1ᵀΛ = 0, T − cols·Λ >= 0
-    U, sv, Vt = np.linalg.svd(G, full_matrices=False)
-    best = -math.inf
-    # Candidate 1: clip singular values at ν (keeps 1ᵀΛ = 0); feasible if Q >= 0.
-    # Candidate 2: scale by t = min(1, ν/‖G‖_op) (Q a convex combination, always feasible).
-    clipped = (U * np.minimum(sv, nu)) @ Vt
-    t = 1.0 if sv[0] <= nu else nu / float(sv[0])
-    for Q in (T - cols * clipped, (1 - t) * T + t * P):
-        if np.all(Q >= 0):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ent = -np.where(Q > 0, Q * np.log(Q), 0.0).sum(axis=0)
-            best = max(best, float(ent.mean()))
-    return primal, best
-
-
 def certify_ufm(
     loss: str,
     K: int,
-    n: int,
+    n,
     lambda_W: float,
     lambda_H: float,
     *,
-    solver: str = "SCS",
+    solver: str | None = None,
     reduced: bool = True,
+    reduction: str = "symmetric",
     tol: float = 1e-8,
     max_iters: int = 100_000,
     max_bytes: int = DEFAULT_MAX_BYTES,
@@ -226,19 +208,39 @@ def certify_ufm(
 ) -> Certificate:
     """Solve the convex UFM ``loss`` ("mse", "mse_bias", "ce") with cvxpy and certify it.
 
-    ``reduced=True`` solves the K×K class-level problem (module docstring: the
-    within-class symmetry argument); ``reduced=False`` the K×N problem, allowed only for
-    ``K·N ≤ UNREDUCED_MAX_ENTRIES``. ``tol``/``max_iters`` go to the solver explicitly
-    (SCS: ``eps_abs``, ``eps_rel``, ``max_iters``; CLARABEL: ``tol_gap_abs``,
-    ``tol_gap_rel``, ``tol_feas``, ``max_iter``). Raises :class:`ProblemTooLarge` before
-    building anything when :func:`estimate_certificate_bytes` exceeds ``max_bytes``, and
-    :class:`SolverFailed` for infeasible/unbounded/error statuses.
+    ``n``: samples per class (int), or a sequence of K per-class sizes ``n_k`` (imbalanced;
+    ``loss="mse"`` only). ``reduced=False`` solves the K×N problem, allowed only for
+    ``K·N ≤ UNREDUCED_MAX_ENTRIES``. ``reduced=True`` solves a class-level problem:
+    ``reduction="symmetric"`` (default) uses the whole symmetry group of the problem (MSE:
+    K scalars on the diagonal, any class sizes; MSE with bias and CE, balanced: two or three
+    scalars), ``reduction="classes"`` the K×K within-class reduction (an SDP; the cross-check).
+    Either way ``value`` and ``dual_bound`` are computed in float64 on the class-level
+    problem from explicit primal and dual points (module docstring), so the certificate does
+    not depend on the reduction being right. ``solver``: "CLARABEL" or "SCS"; default
+    CLARABEL for the symmetric reductions, SCS otherwise. ``tol``/``max_iters`` go to the
+    solver explicitly (SCS: ``eps_abs``, ``eps_rel``, ``max_iters``; CLARABEL:
+    ``tol_gap_abs``, ``tol_gap_rel``, ``tol_feas``, ``max_iter``). Raises
+    :class:`ProblemTooLarge` before building anything when
+    :func:`estimate_certificate_bytes` exceeds ``max_bytes``, and :class:`SolverFailed`
+    for infeasible/unbounded/error statuses.
     """
-    K, n = _check_classes(K, n)
+    K, counts, balanced = check_class_sizes(K, n)
     lw = _check_lambda("lambda_W", lambda_W)
     lh = _check_lambda("lambda_H", lambda_H)
     if loss not in LOSSES:
         raise InvalidInput(f"loss={loss!r}; expected one of {', '.join(LOSSES)}")
+    if not isinstance(reduced, bool):
+        raise InvalidInput(f"reduced={reduced!r} must be a bool")
+    if reduction not in REDUCTIONS:
+        raise InvalidInput(f"reduction={reduction!r}; expected one of {', '.join(REDUCTIONS)}")
+    if not balanced and loss != "mse":
+        raise InvalidInput(
+            f"per-class sizes are supported for loss='mse' only (got loss={loss!r}); pass an "
+            f"integer n for the balanced {loss} UFM"
+        )
+    kind = "none" if not reduced else reduction
+    if solver is None:
+        solver = "CLARABEL" if kind == "symmetric" else "SCS"
     if solver not in SOLVERS:
         raise InvalidInput(
             f"solver={solver!r}; expected one of {', '.join(SOLVERS)} "
@@ -248,23 +250,28 @@ def certify_ufm(
         raise InvalidInput(f"tol={tol!r} must be in (0, 1)")
     if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
         raise InvalidInput(f"max_iters={max_iters!r} must be a positive integer")
-    N = K * n
+    N = sum(counts)
     if not reduced and K * N > UNREDUCED_MAX_ENTRIES:
         raise ProblemTooLarge(
             f"unreduced K×N certificate with K={K}, N={N} (K·N={K * N}) exceeds the cap "
             f"K·N <= {UNREDUCED_MAX_ENTRIES}; use reduced=True (same optimum by the "
             f"within-class symmetry argument)"
         )
-    need = estimate_certificate_bytes(loss, K, n, reduced=reduced, solver=solver)
+    need = estimate_certificate_bytes(
+        loss, K, N // K, reduced=reduced, solver=solver, reduction=reduction
+    )
     if need > max_bytes:
+        size = f"n={counts[0]}" if balanced else f"N={N}"
         raise ProblemTooLarge(
-            f"{solver} certificate for loss={loss!r}, K={K}, n={n}, reduced={reduced} needs "
+            f"{solver} certificate for loss={loss!r}, K={K}, {size}, reduction={kind!r} needs "
             f"about {need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); use "
-            f"reduced=True, solver='SCS', a smaller K, or raise max_bytes deliberately"
+            f"reduction='symmetric', a smaller K, or raise max_bytes deliberately"
         )
 
     with _single_threaded_blas():
-        return _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options)
+        return _certify(
+            loss, counts, balanced, lw, lh, solver, kind, tol, max_iters, solver_options
+        )
 
 
 def _single_threaded_blas():
@@ -284,24 +291,40 @@ def _single_threaded_blas():
     return threadpool_limits(limits=1)
 
 
-def _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options):
+def _certify(loss, counts, balanced, lw, lh, solver, kind, tol, max_iters, solver_options):
     import cvxpy as cp
 
-    N = K * n
+    K, N = len(counts), sum(counts)
+    n = counts[0]
     mu = math.sqrt(lw * lh)
-    cols = K if reduced else N
-    nu = mu * math.sqrt(n) if reduced else mu  # weight of ‖Z‖_* in the normalised objective
-    T = np.eye(K) if reduced else np.kron(np.eye(K), np.ones((1, n)))
+    sizes = np.asarray(counts, dtype=np.float64)
     t0 = time.perf_counter()
-    Zv = cp.Variable((K, cols))
-    if loss == "ce":
-        data = (cp.sum(cp.log_sum_exp(Zv, axis=0)) - cp.sum(cp.multiply(T, Zv))) / cols
-    elif loss == "mse_bias":
-        b = cp.Variable((K, 1))
-        data = cp.sum_squares(Zv + b @ np.ones((1, cols)) - T) / (2 * cols)
+    if kind == "symmetric":
+        if loss == "mse":
+            problem, x = mse_diagonal_problem(counts, N * mu)
+        elif loss == "ce":
+            problem, a, b = ce_two_scalar_problem(K, mu * math.sqrt(n))
+        else:
+            problem, a, b = mse_bias_three_scalar_problem(K, mu * math.sqrt(n))
     else:
-        data = cp.sum_squares(Zv - T) / (2 * cols)
-    problem = cp.Problem(cp.Minimize(data + nu * cp.normNuc(Zv)))
+        # objective (1/scale)[data term] + w‖Z‖_*: K×N (scale N, w = μ); balanced K×K
+        # (scale K, w = μ√n); imbalanced K×K in X = Z̄D^{1/2}: (1/N)[½‖X − D^{1/2}‖²] + μ‖X‖_*
+        cols = K if kind == "classes" else N
+        if kind == "none":
+            T, scale, w = _one_hot(counts), N, mu
+        elif balanced:
+            T, scale, w = np.eye(K), K, mu * math.sqrt(n)
+        else:
+            T, scale, w = np.diag(np.sqrt(sizes)), N, mu
+        Zv = cp.Variable((K, cols))
+        if loss == "ce":
+            data = (cp.sum(cp.log_sum_exp(Zv, axis=0)) - cp.sum(cp.multiply(T, Zv))) / scale
+        elif loss == "mse_bias":
+            b = cp.Variable((K, 1))
+            data = cp.sum_squares(Zv + b @ np.ones((1, cols)) - T) / (2 * scale)
+        else:
+            data = cp.sum_squares(Zv - T) / (2 * scale)
+        problem = cp.Problem(cp.Minimize(data + w * cp.normNuc(Zv)))
     if solver == "SCS":
         opts = dict(eps_abs=tol, eps_rel=tol, max_iters=max_iters)
     else:
@@ -311,7 +334,24 @@ def _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options
     setup_time = max(
         0.0, time.perf_counter() - t0 - (solve_time if solve_time == solve_time else 0.0)
     )
-    Z = np.asarray(Zv.value, dtype=np.float64)
+    if kind == "symmetric":
+        vals = [v.value for v in ((x,) if loss == "mse" else (a, b))]
+        if any(v is None for v in vals):
+            raise SolverFailed(
+                f"{solver} returned no point with status {status!r}; try more iterations or "
+                f"the other solver",
+                solver=solver,
+                status=status,
+            )
+        if loss == "mse":
+            Z = np.diag(np.asarray(x.value, dtype=np.float64) / np.sqrt(sizes))
+        else:
+            alpha, beta = float(a.value), float(b.value)
+            Z = alpha * np.eye(K) + beta * np.ones((K, K))
+    else:
+        Z = np.asarray(Zv.value, dtype=np.float64)
+        if kind == "classes" and not balanced:
+            Z = Z / np.sqrt(sizes)[None, :]  # back to the class-level Z̄
     if not np.all(np.isfinite(Z)):
         raise SolverFailed(
             f"{solver} returned a non-finite Z with status {status!r}; try more "
@@ -319,17 +359,14 @@ def _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options
             solver=solver,
             status=status,
         )
-    if loss == "ce":
-        primal, dual = _ce_certificate(Z, T, nu)
-    else:
-        primal, dual = _mse_certificate(Z, T, nu * cols, center=(loss == "mse_bias"))
+    primal, dual = _bounds(loss, Z, counts, mu, kind)
     return Certificate(
         loss=loss,
         K=K,
-        n=n,
+        n=n if balanced else None,
         lambda_W=lw,
         lambda_H=lh,
-        reduced=reduced,
+        reduced=kind != "none",
         value=primal,
         solver_value=float(problem.value),
         dual_bound=dual,
@@ -342,4 +379,32 @@ def _certify(loss, K, n, lw, lh, solver, reduced, tol, max_iters, solver_options
         iterations=iters,
         tol=float(tol),
         Z=Z,
+        counts=counts,
+        reduction=kind,
     )
+
+
+def _one_hot(counts) -> np.ndarray:
+    Y = np.zeros((len(counts), sum(counts)))
+    Y[np.repeat(np.arange(len(counts)), counts), np.arange(sum(counts))] = 1.0
+    return Y
+
+
+def _bounds(loss, Z, counts, mu, kind) -> tuple[float, float]:
+    """Primal value and dual bound at ``Z`` (class-level K×K, or K×N for ``kind='none'``)."""
+    K, N, n = len(counts), sum(counts), counts[0]
+    if kind == "none":
+        T = _one_hot(counts)
+        if loss == "ce":
+            return ce_bounds(Z, T, mu)
+        return mse_bounds(Z, T, mu * N, loss == "mse_bias", N)
+    if loss == "mse":
+        return mse_class_level_bounds(Z, counts, mu)
+    nu = mu * math.sqrt(n)
+    if loss == "mse_bias":
+        return mse_bounds(Z, np.eye(K), nu * K, True, K)
+    primal, dual = ce_bounds(Z, np.eye(K), nu)
+    # the exact maximiser of the one-dimensional dual (docs/ufm.md#ce-two-scalars): valid
+    # whatever Z is, and tight at the optimum
+    q = min((K - 1) / K, nu * (K - 1))
+    return primal, max(dual, ce_entropy_bound(K, q))

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, ProblemTooLarge, TrainingDiverged
-from ._closed import _check_classes, _check_lambda
+from ._closed import _check_lambda
+from ._imbalanced import check_class_sizes
 
 __all__ = ["UFMFit", "fit_ufm", "gd_step_size"]
 
@@ -40,8 +41,9 @@ class UFMFit:
     """A trained UFM.
 
     ``features``: (N, p) tensor, one row per sample (= Hᵀ); ``labels``: (N,) class of each
-    row (sample i has class i // n); ``W``: (K, p_last) last factor; ``hidden``: the middle
-    factors ``(W_2, …, W_{m−1})`` in application order; ``b``: bias (K,) or None;
+    row (classes in consecutive blocks of ``counts[k]`` samples); ``W``: (K, p_last) last
+    factor; ``hidden``: the middle factors ``(W_2, …, W_{m−1})`` in application order;
+    ``b``: bias (K,) or None;
     ``objective``: final objective; ``steps``: iterations taken; ``grad_max``: largest
     gradient entry at the end; ``converged``: ``grad_max <= grad_tol``; ``seed``,
     ``method``, ``step_size`` (GD only) recorded for reproduction.
@@ -49,7 +51,7 @@ class UFMFit:
 
     loss: str
     K: int
-    n: int
+    n: int | None
     lambda_W: float
     lambda_H: float
     hidden_lambdas: tuple[float, ...]
@@ -66,6 +68,7 @@ class UFMFit:
     W: object = field(repr=False, compare=False)
     hidden: tuple = field(repr=False, compare=False)
     b: object = field(repr=False, compare=False)
+    counts: tuple[int, ...] = ()
 
     @property
     def m(self) -> int:
@@ -164,7 +167,9 @@ def fit_ufm(
 ) -> UFMFit:
     """Train the UFM ``loss`` ("mse" or "ce") in float64 from a seeded random start.
 
-    ``width`` = feature dimension p (default K; every hidden layer has width p).
+    ``n``: samples per class, or a sequence of K per-class sizes (``n`` of the result is then
+    None and ``counts`` holds the sizes). ``width`` = feature dimension p (default K; every
+    hidden layer has width p).
     Initialisation: Haar-random semi-orthogonal factors (QR of a Gaussian) with all
     singular values ``init_scale·(c n^{1/m}/λ_i)^{1/2}`` (the balanced optimum's scale
     for ``t = √n``, ``c = (∏λ)^{1/m}``); equal singular values keep every direction
@@ -177,7 +182,7 @@ def fit_ufm(
     """
     import torch
 
-    K, n = _check_classes(K, n)
+    K, counts, balanced = check_class_sizes(K, n)
     lw = _check_lambda("lambda_W", lambda_W)
     lh = _check_lambda("lambda_H", lambda_H)
     hl = tuple(_check_lambda(f"hidden_lambdas[{i}]", v) for i, v in enumerate(hidden_lambdas))
@@ -200,10 +205,12 @@ def fit_ufm(
         raise InvalidInput(f"max_steps={max_steps!r} must be a positive integer")
     if step_size is not None and not (math.isfinite(step_size) and step_size > 0):
         raise InvalidInput(f"step_size={step_size!r} must be finite and positive")
-    need = 8 * (p * K * n + len(hl) * p * p + K * p) * 6  # params, grads, L-BFGS history
+    N = sum(counts)
+    need = 8 * (p * N + len(hl) * p * p + K * p) * 6  # params, grads, L-BFGS history
     if need > max_bytes:
+        size = f"n={counts[0]}" if balanced else f"N={N}"
         raise ProblemTooLarge(
-            f"UFM training with K={K}, n={n}, width={p}, m={2 + len(hl)} needs about "
+            f"UFM training with K={K}, {size}, width={p}, m={2 + len(hl)} needs about "
             f"{need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); reduce n or "
             f"width, or raise max_bytes deliberately"
         )
@@ -216,8 +223,7 @@ def fit_ufm(
     try:
         return _fit(
             loss,
-            K,
-            n,
+            counts,
             lw,
             lh,
             hl,
@@ -236,13 +242,14 @@ def fit_ufm(
 
 
 def _fit(
-    loss, K, n, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size, seed, dev, init_scale
+    loss, counts, lw, lh, hl, bias, method, p, max_steps, grad_tol, step_size, seed, dev, init_scale
 ):
     import torch
 
     dt = torch.float64
-    N = K * n
-    y = torch.arange(K, device=dev).repeat_interleave(n)
+    K, N = len(counts), sum(counts)
+    n = N / K  # the average class size sets the initial scale
+    y = torch.repeat_interleave(torch.arange(K), torch.tensor(counts)).to(dev)
     Y = torch.nn.functional.one_hot(y, K).T.to(dt)
     lambdas = (lh, *hl, lw)  # application order: H, W_2, ..., W
     m = len(lambdas)
@@ -330,7 +337,7 @@ def _fit(
     return UFMFit(
         loss=loss,
         K=K,
-        n=n,
+        n=counts[0] if len(set(counts)) == 1 else None,
         lambda_W=lw,
         lambda_H=lh,
         hidden_lambdas=hl,
@@ -347,4 +354,5 @@ def _fit(
         W=det[m - 1],
         hidden=tuple(det[1 : m - 1]),
         b=det[m] if bias else None,
+        counts=tuple(counts),
     )
