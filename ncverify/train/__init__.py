@@ -6,8 +6,8 @@
 * ``_batched`` (with ``_batched_step``, ``_batched_results``): :func:`train_many`, ``R``
   networks of one shape trained at once, bit for bit the single loop on the CPU, with the
   balancedness envelope of spec §8 at every step;
-* ``_sharpness``: the largest Hessian eigenvalue by power iteration on Hessian-vector
-  products.
+* ``_sharpness``: the largest Hessian eigenvalue, by power iteration on Hessian-vector
+  products (:func:`sharpness`) or from the full Hessian (:func:`exact_sharpness`).
 
 ::
 
@@ -32,10 +32,17 @@ from ._config import (
     resolve_device,
 )
 from ._loop import train
-from ._sharpness import Sharpness, hessian_vector_product, sharpness
+from ._sharpness import (
+    EXACT_MAX_PARAMS,
+    Sharpness,
+    exact_sharpness,
+    hessian_vector_product,
+    sharpness,
+)
 
 __all__ = [
     "DIVERGENCE_FACTOR",
+    "EXACT_MAX_PARAMS",
     "BatchedRun",
     "BatchedTrajectory",
     "ManyRuns",
@@ -43,6 +50,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingRun",
     "Trajectory",
+    "exact_sharpness",
     "hessian_vector_product",
     "resolve_device",
     "sharpness",
