@@ -414,3 +414,15 @@ def test_invalid_inputs_raise_clear_errors(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         train_many(args.pop("X"), args.pop("y"), **args)
+
+
+def test_without_envelope_only_the_residual_is_kept_and_the_rest_is_nan():
+    X, y = clusters(3, 6, 6)
+    kw = dict(**SMALL, seeds=[0], lr=0.2, weight_decay=1e-3, steps=30, final_metrics=False)
+    a = train_many(X, y, **kw)[0]
+    b = train_many(X, y, **kw, envelope=False)[0]
+    assert_same_weights(a, b.network)
+    np.testing.assert_array_equal(a.trajectory.recursion_residual, b.trajectory.recursion_residual)
+    assert b.trajectory.envelope.shape == (31, 2) and np.isnan(b.trajectory.envelope).all()
+    assert np.isnan(b.trajectory.eps2_all).all() and np.isfinite(b.trajectory.eps2).all()
+    assert any("envelope=False" in n for n in b.notes)

@@ -193,6 +193,7 @@ def train_many(
     initial_weights=None,
     record_every: int = 100,
     snapshot_steps: Sequence[int] = (),
+    envelope: bool = True,
     divergence_factor: float = DIVERGENCE_FACTOR,
     final_metrics: bool = True,
     match_single: bool | None = None,
@@ -213,7 +214,9 @@ def train_many(
     from instead of the seeded initialisation (the seed is still recorded).
     ``record_every``: loss, ε1 and ε2 at steps ``0, k, 2k, …`` and ``T`` (as the single loop;
     ε2 and the envelope are also kept at every step). ``snapshot_steps``: steps whose weights
-    are kept (``BatchedRun.snapshots``; e.g. to measure the sharpness there).
+    are kept (``BatchedRun.snapshots``; e.g. to measure the sharpness there). ``envelope``:
+    ε2 and ``‖M‖_op`` of every head pair at every step (exact eigenvalues) and the envelope;
+    ``False`` keeps only the recursion residual, as the single loop (cheaper).
     ``divergence_factor``: a run is diverged at its first step with a non-finite data loss or
     one above ``divergence_factor × L_λ(θ_0)``, and frozen there. ``final_metrics``: NC1/NC2
     of every layer and NC3 at the last step. ``match_single``: probe every batched product
@@ -266,7 +269,7 @@ def train_many(
     rec = None
     if P:
         c2 = col([(1.0 - e * lam) ** 2 for e, lam in zip(etas, lams, strict=True)])
-        rec = BatchedRecursion(W[L1:], c2, col([e * e for e in etas]))
+        rec = BatchedRecursion(W[L1:], c2, col([e * e for e in etas]), envelope=envelope)
 
     # on the CPU a host check per step is free: mask the update only once a run froze
     all_alive, per_step_mask = True, dev.type != "cpu"
@@ -315,6 +318,9 @@ def train_many(
     if rec is not None:
         rec.record_weights()  # W(t): closes the transition t − 1 → t
         head = rec.results()
+        if not envelope:  # NaN, never a stand-in: these were not measured
+            for k, n in (("eps2", t + 1), ("wsq", t + 1), ("m", t), ("gsq", t)):
+                head[k] = np.full((n, R, P), np.nan)
     else:
         head = {
             "eps2": np.zeros((t + 1, R, 0)),
@@ -343,6 +349,7 @@ def train_many(
         sv1=sv1,
         P=P,
         final_metrics=final_metrics,
+        with_envelope=envelope,
         t_end=t,
         snapshots=snapshots,
         max_dim=max_dim,

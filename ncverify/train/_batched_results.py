@@ -81,28 +81,30 @@ class ManyRuns(Sequence):
 
 
 def envelope(
-    eps2, m, rho, wsq, gsq, *, c2: float, eta2: float, max_dim: int, machine_eps: float
+    eps2, m, rho, wsq, gsq, *, c2, eta2, max_dim: int, machine_eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""The envelope and its rounding term at every step, for one run.
+    r"""The envelope and its rounding term at every step, for ``R`` runs at once.
 
-    ``eps2``, ``wsq`` ``(T+1, P)``; ``m``, ``rho``, ``gsq`` ``(T, P)`` (see
-    :class:`~ncverify.train._recursion.BatchedRecursion`); ``c2 = (1 − ηλ)²``, ``eta2 = η²``.
-    Returns ``env`` and ``rnd`` ``(T+1, P)``: ``env(t) = c^{2t}ε2(0) + S(t)``,
-    ``S(t) = c²S(t−1) + η²m(t−1)``; ``rnd(t) = S_ρ(t) + a·(wsq(t) + c^{2t}wsq(0) + S_w(t))
-    + (t+2)·eps·(env(t) + S_ρ(t))`` with ``S_ρ(t) = c²S_ρ(t−1) + ‖ρ(t−1)‖_F``,
+    ``eps2``, ``wsq`` ``(T+1, R, P)``; ``m``, ``rho``, ``gsq`` ``(T, R, P)`` (see
+    :class:`~ncverify.train._recursion.BatchedRecursion`); ``c2 = (1 − ηλ)²`` and ``eta2 = η²``
+    per run ``(R,)``. Returns ``env`` and ``rnd`` ``(T+1, R, P)``:
+    ``env(t) = c^{2t}ε2(0) + S(t)``, ``S(t) = c²S(t−1) + η²m(t−1)``;
+    ``rnd(t) = S_ρ(t) + a·(wsq(t) + c^{2t}wsq(0) + S_w(t)) + (t+2)·eps·(env(t) + S_ρ(t))``
+    with ``S_ρ(t) = c²S_ρ(t−1) + ‖ρ(t−1)‖_F``,
     ``S_w(t) = c²S_w(t−1) + wsq(t) + c²wsq(t−1) + 2η²gsq(t−1)`` and ``a = 2(n+1)·eps``.
     """
-    T1 = eps2.shape[0]
+    c2 = np.asarray(c2, dtype=np.float64)[:, None]
+    eta2 = np.asarray(eta2, dtype=np.float64)[:, None]
     env = np.empty_like(eps2)
     rnd = np.empty_like(eps2)
     a = 2.0 * (max_dim + 1) * machine_eps
     S = np.zeros(eps2.shape[1:])
     S_rho = np.zeros_like(S)
     S_w = np.zeros_like(S)
-    decay = 1.0
-    for t in range(T1):
+    decay = np.ones_like(c2)
+    for t in range(eps2.shape[0]):
         if t:
-            decay *= c2
+            decay = decay * c2
             S = c2 * S + eta2 * m[t - 1]
             S_rho = c2 * S_rho + rho[t - 1]
             S_w = c2 * S_w + wsq[t] + c2 * wsq[t - 1] + 2.0 * eta2 * gsq[t - 1]
@@ -113,8 +115,12 @@ def envelope(
     return env, rnd
 
 
-def _notes(P: int, n_steps: int, lam: float, diverged: bool, has_metrics: bool) -> list[str]:
+def _notes(
+    P: int, n_steps: int, lam: float, diverged: bool, has_metrics: bool, env: bool
+) -> list[str]:
     notes = []
+    if P and not env:
+        notes.append("envelope=False: eps2_all, m_norm and the envelope were not measured (NaN)")
     if not P:
         notes.append(
             "no head pairs (L2 = 1): eps2, the recursion residual, m_norm and the envelope "
@@ -173,6 +179,7 @@ def per_run_results(
     sv1,
     P,
     final_metrics,
+    with_envelope,
     t_end,
     snapshots,
     max_dim,
@@ -182,10 +189,20 @@ def per_run_results(
     per recorded step, each ``(steps, R, …)``); ``G`` the gradients at ``t_end``."""
     W, L1 = batch.W, batch.L1
     R, N, K = W[0].shape[0], X.shape[-2], nets[0].num_classes
-    machine_eps = float(torch.finfo(X.dtype).eps)
+    hist["env"], hist["rnd"] = envelope(
+        hist["eps2"],
+        hist["m"],
+        hist["rho"],
+        hist["wsq"],
+        hist["gsq"],
+        c2=[(1.0 - c.lr * c.weight_decay) ** 2 for c in configs],
+        eta2=[c.lr * c.lr for c in configs],
+        max_dim=max_dim,
+        machine_eps=float(torch.finfo(X.dtype).eps),
+    )
     runs = []
     for r, cfg in enumerate(configs):
-        lam, eta = cfg.weight_decay, cfg.lr
+        lam = cfg.weight_decay
         Xr, yr = (X if X.ndim == 2 else X[r]), (y if y.ndim == 1 else y[r])
         bad = np.flatnonzero(hist["bad"][:, r])
         if bad.size:
@@ -209,17 +226,7 @@ def per_run_results(
         nc = _layer_metrics(net, Xr, yr, K) if final_metrics and diverged is None else None
         nl = len(nc[0]) if nc else 0
         e2, m = hist["eps2"][: done + 1, r], hist["m"][:done, r]
-        env, rnd = envelope(
-            e2,
-            m,
-            hist["rho"][:done, r],
-            hist["wsq"][: done + 1, r],
-            hist["gsq"][:done, r],
-            c2=(1.0 - eta * lam) ** 2,
-            eta2=eta * eta,
-            max_dim=max_dim,
-            machine_eps=machine_eps,
-        )
+        env, rnd = hist["env"][: done + 1, r], hist["rnd"][: done + 1, r]
         traj = BatchedTrajectory(
             data_loss=hist["loss"][: done + 1, r].astype(np.float64),
             recursion_residual=hist["rel"][:done, r].astype(np.float64),
@@ -237,7 +244,7 @@ def per_run_results(
             envelope_rounding=rnd,
         )
         resid = traj.recursion_residual
-        notes = _notes(P, resid.size, lam, diverged is not None, bool(nc))
+        notes = _notes(P, resid.size, lam, diverged is not None, bool(nc), with_envelope)
         finite = resid.size and not np.isnan(resid).all()
         max_resid = float(np.nanmax(resid)) if finite else math.nan
         initial = {

@@ -115,10 +115,21 @@ class BatchedRecursion:
     * ``wsq`` ``= (‖W_{ℓ+1}‖_F² + ‖W_ℓ‖_F²)(t)`` and ``gsq`` ``= (‖G_{ℓ+1}‖_F² + ‖G_ℓ‖_F²)(t)``,
       the scales of the rounding errors of the above.
 
-    ``C ≤ max_chunk`` keeps the buffers under ``budget`` bytes.
+    ``C ≤ max_chunk`` keeps the buffers under ``budget`` bytes. With ``envelope=False`` only
+    ``rho`` and ``rel`` are computed (the single loop's check; no eigenvalues).
     """
 
-    def __init__(self, heads, c2, eta2, *, budget: int = 32 * 2**20, max_chunk: int = 100):
+    def __init__(
+        self,
+        heads,
+        c2,
+        eta2,
+        *,
+        envelope: bool = True,
+        budget: int = 32 * 2**20,
+        max_chunk: int = 100,
+    ):
+        self.envelope = envelope
         R = heads[0].shape[0]
         per_slot = 2 * sum(W.numel() for W in heads) * heads[0].element_size()
         self.C = int(max(1, min(max_chunk, budget // per_slot - 1)))
@@ -166,8 +177,9 @@ class BatchedRecursion:
                     torch.linalg.vector_norm(self.Wb[k][:j], dim=(2, 3)).square()
                     + torch.linalg.vector_norm(self.Wb[k + 1][:j], dim=(2, 3)).square()
                 )
-            self.out["eps2"].append(torch.stack([_sym_norm(Dk[new]) for Dk in D], dim=2))
-            self.out["wsq"].append(torch.stack([w[new] for w in wsq], dim=2))
+            if self.envelope:
+                self.out["eps2"].append(torch.stack([_sym_norm(Dk[new]) for Dk in D], dim=2))
+                self.out["wsq"].append(torch.stack([w[new] for w in wsq], dim=2))
         if j >= 2:
             rho, m, gsq = [], [], []
             for k, Dk in enumerate(D):
@@ -175,6 +187,8 @@ class BatchedRecursion:
                 G0, G1 = self.Gb[k][: j - 1], self.Gb[k + 1][: j - 1]
                 M = _gram(G0.flatten(0, 1), G1.flatten(0, 1)).view(j - 1, R, n, n)
                 rho.append(torch.linalg.matrix_norm(Dk[1:] - self.c2 * Dk[:-1] - self.eta2 * M))
+                if not self.envelope:
+                    continue
                 m.append(_sym_norm(M))
                 gsq.append(
                     torch.linalg.vector_norm(G0, dim=(2, 3)).square()
@@ -183,8 +197,9 @@ class BatchedRecursion:
             rho_t = torch.stack(rho, dim=2)
             self.out["rho"].append(rho_t)
             self.out["rel"].append((rho_t / torch.stack(wsq, dim=2)[1:]).amax(dim=2))
-            self.out["m"].append(torch.stack(m, dim=2))
-            self.out["gsq"].append(torch.stack(gsq, dim=2))
+            if self.envelope:
+                self.out["m"].append(torch.stack(m, dim=2))
+                self.out["gsq"].append(torch.stack(gsq, dim=2))
         if j >= 1:
             for B in (*self.Wb, *self.Gb):
                 B[0].copy_(B[j - 1])
