@@ -134,14 +134,15 @@ def exact_sharpness(net, X, y, weight_decay: float, *, max_params: int = EXACT_M
     r"""``λ_max(∇²L_λ(θ))`` from the full Hessian (spec §5): exact up to rounding.
 
     ``L_λ = (1/(2N))‖Z_L − Y‖_F² + (λ/2)Σ‖θ_i‖²`` over every trainable parameter of ``net``
-    at its current values; the Hessian is formed with ``torch.func.hessian`` (forward over
-    reverse) in the network's dtype on its device, symmetrised and its top eigenvalue taken
+    at its current values; the Hessian is formed column by column by a batched double
+    backward (``P`` Hessian-vector products with the unit vectors) in the network's dtype on
+    its device, symmetrised and its top eigenvalue taken
     with ``eigvalsh`` (backward stable: error ``≲ P·eps·‖∇²L_λ‖``). Unlike :func:`sharpness`
     (power iteration: a lower estimate), this is the value itself, so ``η·λ_max < 2`` decided
     on it is a measurement, not a proxy. Raises :class:`~ncverify.ProblemTooLarge` when the
     network has more than ``max_params`` parameters (``P²`` Hessian entries).
     """
-    from torch.func import functional_call, hessian
+    from torch.func import functional_call
 
     if not (
         isinstance(weight_decay, (int, float)) and math.isfinite(weight_decay) and weight_decay >= 0
@@ -170,7 +171,11 @@ def exact_sharpness(net, X, y, weight_decay: float, *, max_params: int = EXACT_M
         out = functional_call(net, params, (X,))
         return scale * ((out - Y) ** 2).sum() + 0.5 * lam * (theta * theta).sum()
 
-    with warnings.catch_warnings():  # torch loads its forward-AD decompositions with jit.script
+    theta = flat.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(loss(theta), theta, create_graph=True)
+    basis = torch.eye(P, dtype=flat.dtype, device=flat.device)
+    with warnings.catch_warnings():  # torch loads its vmap decompositions with jit.script
         warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
-        H = hessian(loss)(flat).detach()
+        (H,) = torch.autograd.grad(grad, theta, grad_outputs=basis, is_grads_batched=True)
+    H = H.detach()
     return float(torch.linalg.eigvalsh(0.5 * (H + H.T))[-1])
