@@ -19,9 +19,10 @@ Initialisations (``RunConfig.init``):
   The paper notes that Assumption 4.3 can be met by "scaling the second layer small and
   other layers large" (secondary source); this is such a scaling.
 
-Step size (``RunConfig.lr``): a number, or ``("stability", f, λ_ref)``: ``η = f / λ_max(∇²L_{λ_ref}(θ_0))``
-with the exact Hessian (:func:`ncverify.train.exact_sharpness`), the same for every run that
-shares the initialisation and ``λ_ref`` (a sweep over λ).
+Step size (``RunConfig.lr``): a number, or ``("stability", f, λ_ref)``:
+``η = f / λ_max(∇²L_{λ_ref}(θ_0))`` with the exact Hessian
+(:func:`ncverify.train.exact_sharpness`), the same for every run that shares the
+initialisation and ``λ_ref`` (a sweep over λ).
 """
 
 from __future__ import annotations
@@ -105,7 +106,9 @@ class RunConfig:
         )
 
     def sampled(self) -> tuple[int, ...]:
-        return tuple(sorted({self.steps if s < 0 else min(s, self.steps) for s in self.sample_steps}))
+        return tuple(
+            sorted({self.steps if s < 0 else min(s, self.steps) for s in self.sample_steps})
+        )
 
     def inputs(self) -> dict[str, Any]:
         """JSON-safe reproduction inputs."""
@@ -136,9 +139,9 @@ def _activation(cfg: RunConfig):
 def init_condition_terms(weights, X, y, activation, num_classes: int) -> dict[str, float]:
     r"""The measurable terms of JSWM Assumption 4.3 at ``θ_0`` (spec §5; docs/training.md).
 
-    ``lambda_F = s_min(Z_1(0))`` (``Z_1 = σ(XW_1ᵀ)``, ``N × n_1``), ``lam_3L = Π_{ℓ≥3}
+    ``lambda_F = s_min(Z_1(0))`` (``Z_1 = σ(XW_1ᵀ)``, ``N × n_1``), ``lambda_3L = Π_{ℓ≥3}
     s_min(W_ℓ(0))`` (``s_min`` of an ``n_ℓ × n_{ℓ−1}`` matrix: its ``min(n_ℓ, n_{ℓ−1})``-th
-    singular value), ``lam_min = min(λ_F, min_{ℓ≥3} s_min(W_ℓ))``, ``C0 = ‖Z_L(0) − Y‖_F²``
+    singular value), ``lambda_low = min(λ_F, min_{ℓ≥3} s_min(W_ℓ))``, ``C0 = ‖Z_L(0) − Y‖_F²``
     (the un-normalised squared error: the largest of the normalisations in use), ``L``.
     ``weights``: ``[W_1, …, W_L]``; the first ``len(weights) − L2`` layers are followed by
     ``activation``; pass the nonlinear count through the network instead when it differs.
@@ -151,8 +154,8 @@ def init_condition_terms(weights, X, y, activation, num_classes: int) -> dict[st
         later = [float(torch.linalg.svdvals(W)[-1]) for W in weights[2:]]
     return {
         "lambda_F": lam_F,
-        "lam_3L": math.prod(later),
-        "lam_min": min([lam_F, *later]),
+        "lambda_3L": math.prod(later),
+        "lambda_low": min([lam_F, *later]),
         "L": float(len(weights)),
     }
 
@@ -169,7 +172,7 @@ def _init_holds(net, X, y, gamma: float) -> tuple[bool, dict[str, float]]:
     t = init_condition_terms(net.weights(), X, y, net.activation, net.num_classes)
     t["C0"] = _output_error(net, X, y, net.num_classes)
     rhs = (8.0 / gamma) * (2.0 / gamma) ** (t["L"] / 2) * math.sqrt(t["C0"])
-    return t["lambda_F"] * t["lam_3L"] * t["lam_min"] >= INIT_MARGIN * rhs, t
+    return t["lambda_F"] * t["lambda_3L"] * t["lambda_low"] >= INIT_MARGIN * rhs, t
 
 
 def build_initial_network(cfg: RunConfig, data=None):
