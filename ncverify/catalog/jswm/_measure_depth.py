@@ -28,8 +28,9 @@ __all__ = [
 
 def measure_imbalance(h: HeadWeights) -> dict[str, Any]:
     """Symbols of ``jswm-5.2-imbalance``: ``imb_lhs = ‖AAᵀ − (W_LW_Lᵀ)^{L2}‖_op``, ``E``
-    (:func:`imbalance_bound`, widened for the rounding of its inputs), ``imb_scale = max(Π_j ‖W_j‖_op², ‖W_L‖_op^{2 L2})`` (the size
-    of both products, for the rounding allowance), ``L2``, ``max_dim``."""
+    (:func:`imbalance_bound`, widened for the rounding of its inputs),
+    ``imb_scale = max(Π_j ‖W_j‖_op², ‖W_L‖_op^{2 L2})`` (the size of both products, for the
+    rounding allowance), ``L2``, ``max_dim``."""
     import torch
 
     from ...metrics import head_product

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._measure_training import CONVERGENCE_TOL
 from ._snapshots import Sweep, TrainedNetwork
 
 __all__ = ["TREND_RTOL", "head_direction_terms", "measure_eta_sweep", "measure_stable_run"]
@@ -90,18 +91,21 @@ def measure_stable_run(s: TrainedNetwork) -> dict[str, Any]:
         s1_WL=float(sv_W[0]),
         kappa_WL=float(sv_W[0] / sv_W[K - 1]),
         eps2_max=run.final.get("eps2_max", math.nan),
+        grad_rel=run.final.get("grad_rel", math.nan),
     )
     return out
 
 
 def measure_eta_sweep(sweep: Sweep) -> dict[str, Any]:
     """Symbols of ``jswm-5.3-eos`` on runs that differ only in η, ordered by η: the 5.3
-    hypothesis symbols as arrays (one entry per run), ``kappa_prev``/``kappa_next`` (κ(W_L)
+    hypothesis symbols as arrays (one entry per run) with ``grad_rel`` and ``conv_tol`` (each run
+    near-stationary: the claim is about solutions), ``kappa_prev``/``kappa_next`` (κ(W_L)
     of consecutive step sizes), ``trend_rtol``; a diverged run leaves them undecided."""
     runs = sorted(sweep.runs, key=lambda r: r.run.config.lr)
     per = [measure_stable_run(r) for r in runs]
-    keys = ("lr", "lam", "N", "K", "sharpness", "eps1", "sK_ZL", "rank_tol")
+    keys = ("lr", "lam", "N", "K", "sharpness", "eps1", "sK_ZL", "rank_tol", "grad_rel")
     out: dict[str, Any] = {k: np.array([p.get(k, math.nan) for p in per]) for k in keys}
+    out["conv_tol"] = CONVERGENCE_TOL
     kappa = [p.get("kappa_WL", math.nan) for p in per]
     out.update(
         kappa_prev=np.array(kappa[:-1]),

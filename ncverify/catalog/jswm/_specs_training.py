@@ -287,7 +287,17 @@ STABILITY_EOS = TheoremSpec(
     description="Runs that differ only in η (same data, initialisation, λ, T), each stable: "
     "the bound of Proposition 5.3 decreases with η, and κ(W_L) is predicted not to increase "
     "(qualitative slack trend_rtol).",
-    assumptions=(_STABLE, _INTERP, _RANK),
+    assumptions=(
+        _STABLE,
+        _INTERP,
+        _RANK,
+        Assumption(
+            "near_stationary",
+            "every run ends near-stationary, ‖∇L_λ(θ_T)‖ <= conv_tol·λ‖θ_T‖: the trend is "
+            "about solutions, not about how far each run got",
+            "grad_rel <= conv_tol",
+        ),
+    ),
     claims=(
         Claim(
             "kappa-eta-trend",

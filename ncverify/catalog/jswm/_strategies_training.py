@@ -44,7 +44,7 @@ class TrainingSizes:
     steps_52: int
     steps_robust: int
     weight_decays: tuple[float, ...] = (0.055, 0.07, 0.085, 0.1)
-    lrs: tuple[float, ...] = (0.25, 0.5, 0.75)
+    lrs: tuple[float, ...] = (0.2, 0.4, 0.6)
 
 
 TRAINING_SIZES = {
