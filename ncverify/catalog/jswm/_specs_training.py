@@ -27,7 +27,7 @@ neither torch nor sympy.
 
 from __future__ import annotations
 
-from ...spec import Assumption, AssumptionStatus, Claim, Source, TheoremSpec
+from ...spec import Assumption, AssumptionStatus, Claim, Control, Floor, Source, TheoremSpec
 from ._measure_depth import measure_depth_sweep, measure_imbalance
 from ._measure_stability import measure_eta_sweep, measure_stable_run
 from ._measure_training import measure_lambda_sweep, measure_trained_network
@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 _PAPER = "Jacot, Súkeník, Wang, Mondelli, ICLR 2025"
+#: training runs drawn to satisfy the hypotheses: at least 32 in scope, >= 90% decided
+_RUN_FLOOR = Floor(min_in_scope=32, max_undecided_fraction=0.1)
+#: sweeps (several runs each): at least 4 in scope, >= 75% decided
+_SWEEP_FLOOR = Floor(min_in_scope=4, max_undecided_fraction=0.25)
 SOURCE_44 = Source(_PAPER, "2410.04887", "Theorem 4.4")
 SOURCE_52 = Source(_PAPER, "2410.04887", "Theorem 5.2")
 SOURCE_53 = Source(_PAPER, "2410.04887", "Proposition 5.3")
@@ -82,6 +86,7 @@ _INIT = Assumption(
     "reading considered and errs towards calling a run out of scope",
     "lambda_F*lambda_3L*lambda_low >= 8/gamma*(2/gamma)**(L/2)*sqrt(C0)",
     status=AssumptionStatus.PROXIED,
+    proxy="sufficient",
 )
 _STEP = Assumption(
     "step_size",
@@ -123,6 +128,37 @@ TRAINING_NC1 = TheoremSpec(
     "Theorem 3.1 with the measured ε1(T), ε2(T) (jswm-3.1-nc1's claims, reused).",
     assumptions=(_WIDE, _PYRAMID, _SLOPE, _HEAD, _INIT, _STEP),
     claims=(_ENVELOPE, *NC1.claims, _STATIONARY),
+    controls=(
+        Control(
+            "envelope-95",
+            "tighten",
+            claim="envelope",
+            factor=0.95,
+            description="an envelope 5% smaller",
+        ),
+        Control(
+            "nc1-eps1-small",
+            "tighten",
+            claim="nc1-eps1",
+            factor=0.05,
+            description="the ε1 form of the NC1 bound divided by 20",
+        ),
+        Control(
+            "nc1-sharp-90",
+            "tighten",
+            claim="nc1-sharp",
+            factor=0.9,
+            description="the sharp NC1 bound 10% smaller",
+        ),
+        Control(
+            "stationary-sooner",
+            "tighten",
+            claim="near-stationary",
+            factor=0.05,
+            description="near-stationarity twenty times closer within the same T",
+        ),
+    ),
+    floor=_RUN_FLOOR,
     measurement=measure_trained_network,
 )
 
@@ -134,8 +170,9 @@ RATES = TheoremSpec(
     proof="docs/training.md#thm-44-rates",
     family="jswm-training",
     description="Runs that differ only in λ (same data, initialisation, η, T): the theory "
-    "scales ε2(T) by (1-ηλ)^{2T} and the approach to stationarity by the same rate, so the "
-    "log-log slopes against λ are negative.",
+    "scales ε2(t) by (1-ηλ)^{2t} in the decay phase and the approach to stationarity by the "
+    "same rate, so the log-log slopes against λ of ε2 in the decay phase and of the "
+    "distance to stationarity at T are negative.",
     assumptions=(_WIDE, _PYRAMID, _SLOPE, _HEAD, _INIT, _STEP),
     claims=(
         Claim(
@@ -143,7 +180,8 @@ RATES = TheoremSpec(
             "slope_eps2",
             "<=",
             "0",
-            description="(b) d log ε2(T) / d log λ <= 0 (least squares over the sweep)",
+            description="(b) d log ε2(t_b) / d log λ <= 0 (least squares over the sweep; t_b in "
+            "the decay phase, η·max λ·t_b = 4)",
         ),
         Claim(
             "stationarity-slope",
@@ -153,6 +191,21 @@ RATES = TheoremSpec(
             description="(b) d log(‖∇L_λ(θ_T)‖/(λ‖θ_T‖)) / d log λ <= 0",
         ),
     ),
+    controls=(
+        Control(
+            "eps2-grows",
+            "reverse",
+            claim="eps2-slope",
+            description="ε2(T) increases with λ",
+        ),
+        Control(
+            "stationarity-grows",
+            "reverse",
+            claim="stationarity-slope",
+            description="the distance to stationarity increases with λ",
+        ),
+    ),
+    floor=_SWEEP_FLOOR,
     measurement=measure_lambda_sweep,
 )
 
@@ -212,6 +265,30 @@ DEPTH_TREND = TheoremSpec(
             description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
         ),
     ),
+    controls=(
+        Control(
+            "no-nonlinear-cost",
+            "replace",
+            claim="kappa-exp",
+            expression="((sAK**2 + E)/(sAK**2 - E))**(1/(2*L2))",
+            description="ĉ_eff dropped: κ(W_L) <= 1 up to the imbalance",
+        ),
+        Control(
+            "upper-999",
+            "tighten",
+            claim="kappa-balanced-upper",
+            factor=0.999,
+            description="the upper Weyl bound 0.1% smaller",
+        ),
+        Control(
+            "lower-1001",
+            "tighten",
+            claim="kappa-balanced-lower",
+            factor=1.001,
+            description="the lower Weyl bound 0.1% larger",
+        ),
+    ),
+    floor=_SWEEP_FLOOR,
     measurement=measure_depth_sweep,
 )
 
@@ -236,6 +313,16 @@ IMBALANCE = TheoremSpec(
             "s_{k+1}^{2k}), up to the rounding of both products",
         ),
     ),
+    controls=(
+        Control(
+            "imbalance-90",
+            "tighten",
+            claim="imbalance",
+            factor=0.9,
+            description="the imbalance bound 10% smaller",
+        ),
+    ),
+    floor=Floor(min_in_scope=8, max_undecided_fraction=0.1),
     measurement=measure_imbalance,
 )
 
@@ -275,6 +362,16 @@ STABILITY = TheoremSpec(
             description="κ(W_L) <= s_1(W_L) √(N(2/η - λ)/(L2‖Z_Lu_K‖² + (L2-1)⟨Ru_K, Z_Lu_K⟩))",
         ),
     ),
+    controls=(
+        Control(
+            "kappa-head-40",
+            "tighten",
+            claim="kappa-head",
+            factor=0.4,
+            description="the joint-direction bound divided by 2.5",
+        ),
+    ),
+    floor=_RUN_FLOOR,
     measurement=measure_stable_run,
 )
 
@@ -307,6 +404,16 @@ STABILITY_EOS = TheoremSpec(
             description="κ(W_L) at the next larger η <= κ(W_L)·(1 + trend_rtol)",
         ),
     ),
+    controls=(
+        Control(
+            "kappa-drops",
+            "tighten",
+            claim="kappa-eta-trend",
+            factor=0.98,
+            description="κ(W_L) drops by about 1% at each larger η",
+        ),
+    ),
+    floor=_SWEEP_FLOOR,
     measurement=measure_eta_sweep,
 )
 
