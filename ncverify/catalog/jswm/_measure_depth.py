@@ -23,6 +23,7 @@ __all__ = [
     "measure_deep_ufm_sweep",
     "measure_depth_sweep",
     "measure_imbalance",
+    "remeasure_imbalance",
 ]
 
 
@@ -48,6 +49,36 @@ def measure_imbalance(h: HeadWeights) -> dict[str, Any]:
         "L2": float(len(Ws)),
         "max_dim": float(max(max(W.shape) for W in Ws)),
     }
+
+
+def remeasure_imbalance(h: HeadWeights, dps: int = 60) -> dict[str, Any]:
+    """``imb_lhs`` and ``E`` of :func:`measure_imbalance` recomputed with mpmath at ``dps``
+    digits, the head's stored floats taken as exact (the verdict engine's re-measurement of a
+    failing instance: a float failure that vanishes here is a rounding artefact)."""
+    import mpmath
+
+    with mpmath.workdps(dps):
+        Ws = [mpmath.matrix(W.detach().cpu().double().tolist()) for W in h.weights]
+
+        def op_sym(M):
+            return max(abs(e) for e in mpmath.eigsy(0.5 * (M + M.T), eigvals_only=True))
+
+        A = Ws[0]
+        for W in Ws[1:]:
+            A = W * A
+        P = Ws[-1] * Ws[-1].T
+        G = P
+        for _ in range(len(Ws) - 1):
+            G = G * P
+        lhs = op_sym(A * A.T - G)
+        s = [mpmath.sqrt(max(mpmath.eigsy(W.T * W, eigvals_only=True))) for W in Ws]
+        E = mpmath.mpf(0)
+        for k in range(1, len(Ws)):
+            eps_k = op_sym(Ws[k].T * Ws[k] - Ws[k - 1] * Ws[k - 1].T)
+            q = s[k] ** 2
+            prod = mpmath.fprod(x * x for x in s[k:])
+            E += prod * ((q + eps_k) ** k - q**k)
+        return {"imb_lhs": lhs, "E": E}
 
 
 def _sigma_inverse(activation, value: float) -> float:

@@ -22,8 +22,9 @@ TREND_RTOL = 0.01
 
 
 def head_direction_terms(heads, ZL, Y) -> dict[str, float]:
-    r"""``zu2 = ‖Z_L u_K‖²`` and ``rho_K = ⟨R u_K, Z_L u_K⟩`` (``R = Z_L − Y``), ``u_K`` the
-    left singular vector of ``A = W_L ⋯ W_{L1+1}`` for ``s_K(A)``; also ``sK_A``."""
+    r"""``zu2 = ‖Z_L u_K‖²``, ``rho_K = ⟨R u_K, Z_L u_K⟩`` (``R = Z_L − Y``) and its negative
+    part ``rho_neg = max(0, −rho_K)``, ``u_K`` the left singular vector of
+    ``A = W_L ⋯ W_{L1+1}`` for ``s_K(A)``; also ``sK_A``."""
     import torch
 
     from ...metrics import head_product
@@ -34,7 +35,8 @@ def head_direction_terms(heads, ZL, Y) -> dict[str, float]:
     uK = U[:, K - 1]
     zu = ZL @ uK
     ru = (ZL - Y) @ uK
-    return {"zu2": float(zu @ zu), "rho_K": float(ru @ zu), "sK_A": float(S[K - 1])}
+    rho = float(ru @ zu)
+    return {"zu2": float(zu @ zu), "rho_K": rho, "rho_neg": max(0.0, -rho), "sK_A": float(S[K - 1])}
 
 
 def _exact_sharpness_at_end(s: TrainedNetwork) -> float:

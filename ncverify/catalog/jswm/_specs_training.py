@@ -28,7 +28,7 @@ neither torch nor sympy.
 from __future__ import annotations
 
 from ...spec import Assumption, AssumptionStatus, Claim, Control, Floor, Source, TheoremSpec
-from ._measure_depth import measure_depth_sweep, measure_imbalance
+from ._measure_depth import measure_depth_sweep, measure_imbalance, remeasure_imbalance
 from ._measure_stability import measure_eta_sweep, measure_stable_run
 from ._measure_training import measure_lambda_sweep, measure_trained_network
 from ._specs import NC1
@@ -241,6 +241,7 @@ DEPTH_TREND = TheoremSpec(
             domain=("sAK**2 > E",),
             errors=("E",),
             exact_value="exp(c_eff/(2*L2))",
+            reparametrization={"sAK": "sqrt(E + gap)"},
             description="κ(W_L) <= ((e^{ĉ_eff} s_K(A)² + E)/(s_K(A)² - E))^{1/(2 L2)} = "
             "exp(ĉ_eff/(2 L2)) at exact balance",
         ),
@@ -252,6 +253,7 @@ DEPTH_TREND = TheoremSpec(
             domain=("sAK**2 > E",),
             errors=("E",),
             exact_value="(sA1/sAK)**(1/L2)",
+            reparametrization={"sAK": "sqrt(E + gap)"},
             description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)",
         ),
         Claim(
@@ -262,6 +264,7 @@ DEPTH_TREND = TheoremSpec(
             domain=("sA1**2 > E",),
             errors=("E",),
             exact_value="(sA1/sAK)**(1/L2)",
+            reparametrization={"sA1": "sqrt(E + gap)"},
             description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
         ),
     ),
@@ -308,6 +311,8 @@ IMBALANCE = TheoremSpec(
             "imb_lhs",
             "<=",
             "E",
+            errors=("E",),
+            exact_value="0",
             atol="4*L2**2*(max_dim + 1)*machine_eps*imb_scale",
             description="‖AAᵀ − (W_LW_Lᵀ)^{L2}‖_op <= Σ_k (Π_{j>k} s_j²)((s_{k+1}² + ε_k)^k − "
             "s_{k+1}^{2k}), up to the rounding of both products",
@@ -324,6 +329,7 @@ IMBALANCE = TheoremSpec(
     ),
     floor=Floor(min_in_scope=8, max_undecided_fraction=0.1),
     measurement=measure_imbalance,
+    remeasure=remeasure_imbalance,
 )
 
 # ----------------------------------------------------------------------------- Proposition 5.3
@@ -357,9 +363,17 @@ STABILITY = TheoremSpec(
             "kappa-head",
             "kappa_WL",
             "<=",
-            "s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2 + (L2 - 1)*rho_K))",
-            domain=("2/lr > lam", "L2*zu2 + (L2 - 1)*rho_K > 0"),
-            description="κ(W_L) <= s_1(W_L) √(N(2/η - λ)/(L2‖Z_Lu_K‖² + (L2-1)⟨Ru_K, Z_Lu_K⟩))",
+            "s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2 - (L2 - 1)*rho_neg))",
+            domain=("2/lr > lam", "L2*zu2 > (L2 - 1)*rho_neg"),
+            errors=("rho_neg",),
+            exact_value="s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2))",
+            reparametrization={
+                "lam": "2/(lr*(1 + gap))",
+                "zu2": "((L2 - 1)*rho_neg + gap2)/L2",
+                "L2": "1 + extra",
+            },
+            description="κ(W_L) <= s_1(W_L) √(N(2/η - λ)/(L2‖Z_Lu_K‖² - (L2-1)ρ₋)), "
+            "ρ₋ = max(0, -⟨Ru_K, Z_Lu_K⟩) (0 at exact interpolation)",
         ),
     ),
     controls=(
