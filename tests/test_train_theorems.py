@@ -221,3 +221,17 @@ def test_log_log_slope():
     lam = np.array([0.01, 0.02, 0.04])
     assert _slope(lam, 3 * lam**-2) == pytest.approx(-2.0)
     assert math.isnan(_slope(lam, [1.0, 0.0, 2.0])) and math.isnan(_slope([1.0], [2.0]))
+
+
+def test_every_training_proof_pointer_names_an_existing_anchor():
+    from pathlib import Path
+
+    from ncverify.catalog.jswm import TRAINING_THEOREMS
+
+    root = Path(__file__).resolve().parents[1]
+    for spec in TRAINING_THEOREMS:
+        if spec.proof is None:
+            assert spec.provenance == "qualitative", spec.id
+            continue
+        path, _, anchor = spec.proof.partition("#")
+        assert f'<a id="{anchor}"></a>' in (root / path).read_text(encoding="utf-8"), spec.proof

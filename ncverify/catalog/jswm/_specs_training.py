@@ -120,7 +120,7 @@ TRAINING_NC1 = TheoremSpec(
     title="GD with weight decay reaches a balanced, near-stationary point, hence NC1",
     source=SOURCE_44,
     provenance="qualitative",
-    proof="docs/training.md#thm-44",
+    proof="docs/training.md#envelope",
     family="jswm-training",
     description="Under Assumptions 4.1-4.3 and a stable step size, gradient descent with "
     "weight decay drives ε2 down along the envelope of the exact balancedness recursion "
@@ -167,7 +167,6 @@ RATES = TheoremSpec(
     title="Theorem 4.4 across λ: more weight decay, smaller ε2(T) and closer to stationarity",
     source=SOURCE_44,
     provenance="qualitative",
-    proof="docs/training.md#thm-44-rates",
     family="jswm-training",
     description="Runs that differ only in λ (same data, initialisation, η, T): the theory "
     "scales ε2(t) by (1-ηλ)^{2t} in the decay phase and the approach to stationarity by the "
