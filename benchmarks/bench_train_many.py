@@ -145,6 +145,23 @@ def _step_flops() -> tuple[float, list[tuple[int, int, int]]]:
     return sum(2.0 * m * k * n for m, k, n in shapes) + 3.0 * weights, shapes
 
 
+def _gemm_worker(shapes, threads: int, queue) -> None:
+    if threads > 1:  # as the train_many worker: idle OpenMP threads sleep, not spin
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    queue.put(_gemm_rates(shapes, threads))
+
+
+def _gemm_rates_fresh(ctx, shapes, threads: int) -> tuple[float, float]:
+    """:func:`_gemm_rates` in a fresh process set up like the configuration it is compared
+    with (thread count, OpenMP wait policy)."""
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_gemm_worker, args=(shapes, threads, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out
+
+
 def _gemm_rates(shapes, threads: int) -> tuple[float, float]:
     """FLOP/s of ``torch.bmm`` on this step's shapes (batch R) and of a 512³ ``mm``."""
     import torch
@@ -247,7 +264,7 @@ def main() -> None:
     )
     print(f"\nFLOPs per run-step (GEMMs fwd+bwd + update): {flops / 1e6:.3f} MFLOP")
     for threads in (1, 2):
-        bmm, mm = _gemm_rates(shapes, threads)
+        bmm, mm = _gemm_rates_fresh(ctx, shapes, threads)
         ach = rate["many-1thr" if threads == 1 else "many-2thr"] * flops
         print(
             f"{threads} thread(s): bmm on this workload's shapes {bmm / 1e9:.1f} GFLOP/s, "

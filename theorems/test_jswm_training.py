@@ -39,6 +39,7 @@ from ncverify.pytest_plugin import current_profile, hypothesis_settings, seeded
 PROFILE = current_profile()
 SIZES = TRAINING_SIZES.get(PROFILE.name, TRAINING_SIZES["ci"])
 DEFAULT_PLUGIN = "examples.residual_mlp:factory"
+DEVICE = PROFILE.resolve_device()
 
 
 @pytest.fixture(autouse=True)
@@ -109,7 +110,7 @@ def test_theorem_4_4_lambda_sweeps(ncverify_record):
     the log-log slopes); Proposition 5.3 on the same runs."""
     sweeps = _draw(lambda_sweeps(steps=SIZES.steps_44), SIZES.lambda_sweeps, "lambda_sweeps")
     configs = [c for sweep in sweeps for c in sweep]
-    results = train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance)
+    results = train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance, device=DEVICE)
     evs = []
     for res in results:
         evs.append(_judge(TRAINING_NC1, res, ncverify_record))
@@ -130,7 +131,7 @@ def test_theorem_4_4_assumption_violations_are_robustness_data(violation, ncveri
         SIZES.robustness,
         f"violating_runs.{violation}",
     )
-    for res in train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance):
+    for res in train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance, device=DEVICE):
         ev = _judge(TRAINING_NC1, res, ncverify_record, robustness=True)
         if res.run.diverged:
             assert ev.verdict.value == "inconclusive"
@@ -156,7 +157,7 @@ def test_proposition_5_3_edge_of_stability_sweeps(ncverify_record):
         eta_sweeps(steps=SIZES.steps_53, lrs=(1.1,)), SIZES.robustness, "unstable_runs"
     )
     configs = [c for sweep in sweeps for c in sweep] + [s[0] for s in unstable]
-    results = train_configs(configs)
+    results = train_configs(configs, device=DEVICE)
     inside, outside = results[: -len(unstable)], results[-len(unstable) :]
     evs = [_judge(STABILITY, res, ncverify_record) for res in inside]
     for group in _sweeps(inside, len(SIZES.lrs)):
@@ -175,7 +176,7 @@ def test_theorem_5_2_head_depth_sweeps(ncverify_record):
     competitor, κ(W_L) against κ(A)^{1/L2}, and the imbalance lemma on every trained head."""
     sweeps = _draw(depth_sweeps(steps=SIZES.steps_52), SIZES.depth_sweeps, "depth_sweeps")
     configs = [c for sweep in sweeps for c in sweep]
-    results = train_configs(configs)
+    results = train_configs(configs, device=DEVICE)
     evs = []
     for group in _sweeps(results, len(sweeps[0])):
         inputs = {"sweep": group[0].config.tag["sweep"], "configs": [r.inputs for r in group]}

@@ -128,7 +128,7 @@ def competitor(net, X, y, weight_decay: float) -> dict[str, float]:
         if sv.numel() < N or float(sv[N - 1]) <= max(Z.shape) * 2.3e-16 * float(sv[0]) * 64:
             return nan
         one = _sigma_inverse(net.activation, 1.0)
-        target = torch.zeros(N, W[L1 - 1].shape[0], dtype=Z.dtype)
+        target = torch.zeros(N, W[L1 - 1].shape[0], dtype=Z.dtype, device=Z.device)
         target[torch.arange(N), y] = one
         Wc = (torch.linalg.pinv(Z) @ target).T
         Zc = net.activation(Z @ Wc.T)

@@ -232,7 +232,13 @@ def _network_from(cfg: RunConfig, weights):
     from ...nets import PyramidalMLP
 
     net = PyramidalMLP(
-        cfg.input_dim, cfg.widths, cfg.head_widths, cfg.num_classes, _activation(cfg), seed=0
+        cfg.input_dim,
+        cfg.widths,
+        cfg.head_widths,
+        cfg.num_classes,
+        _activation(cfg),
+        seed=0,
+        device=weights[0].device,
     )
     with torch.no_grad():
         for p, w in zip(net.weights(), weights, strict=True):
@@ -258,9 +264,12 @@ def _step_size(cfg: RunConfig, net, data, cache: dict) -> tuple[float, float]:
     return float(f) / (top0 + float(lam_ref)), top0
 
 
-def train_configs(configs: Sequence[RunConfig], *, nc1_tolerance: float = 0.1) -> list:
+def train_configs(
+    configs: Sequence[RunConfig], *, nc1_tolerance: float = 0.1, device: str = "cpu"
+) -> list:
     """Train every configuration (batched by :meth:`RunConfig.shape_key`) and return one
-    :class:`TrainedNetwork` per configuration, in order.
+    :class:`TrainedNetwork` per configuration, in order, on ``device`` (float64; the data and
+    initial weights are built on the CPU from their seeds, so a device changes only rounding).
 
     Each result carries the run (a :class:`~ncverify.train.BatchedRun` with the weights of
     the sampled steps), ``sharpness_steps`` (step -> exact ``λ_max(∇²L_λ)``; NaN past a
@@ -282,8 +291,8 @@ def train_configs(configs: Sequence[RunConfig], *, nc1_tolerance: float = 0.1) -
         sizes = [_step_size(c, n, d, cache) for c, n, d in zip(cfgs, nets, datas, strict=True)]
         c0 = cfgs[0]
         many = train_many(
-            torch.stack([d.X for d in datas]),
-            torch.stack([d.y for d in datas]),
+            torch.stack([d.X for d in datas]).to(device),
+            torch.stack([d.y for d in datas]).to(device),
             widths=c0.widths,
             head_widths=c0.head_widths,
             num_classes=c0.num_classes,
