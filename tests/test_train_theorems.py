@@ -157,7 +157,7 @@ _CFG = RunConfig(
 
 def _init_assumption_held(net, data) -> bool:
     Y = torch.nn.functional.one_hot(data.y, 3).double()
-    t = init_condition_terms(net.weights(), data.X, data.y, net.activation, 3)
+    t = init_condition_terms(net.weights(), data.X, net.activation)
     with torch.no_grad():
         t["C0"] = float(((net(data.X) - Y) ** 2).sum())
     t["gamma"] = 0.9

@@ -112,7 +112,7 @@ def _init_symbols(s: TrainedNetwork, X, y, K: int) -> dict[str, float]:
     import torch
 
     W0 = snaps[0]
-    t = init_condition_terms(W0, X, y, net.activation, K)
+    t = init_condition_terms(W0, X, net.activation)
     Z = X
     with torch.no_grad():
         L1 = net.num_nonlinear_layers

@@ -136,15 +136,15 @@ def _activation(cfg: RunConfig):
     return make_activation(cfg.activation, cfg.gamma if cfg.activation == "gamma_tanh" else None)
 
 
-def init_condition_terms(weights, X, y, activation, num_classes: int) -> dict[str, float]:
+def init_condition_terms(weights, X, activation) -> dict[str, float]:
     r"""The measurable terms of JSWM Assumption 4.3 at ``θ_0`` (spec §5; docs/training.md).
 
     ``lambda_F = s_min(Z_1(0))`` (``Z_1 = σ(XW_1ᵀ)``, ``N × n_1``), ``lambda_3L = Π_{ℓ≥3}
     s_min(W_ℓ(0))`` (``s_min`` of an ``n_ℓ × n_{ℓ−1}`` matrix: its ``min(n_ℓ, n_{ℓ−1})``-th
     singular value), ``lambda_low = min(λ_F, min_{ℓ≥3} s_min(W_ℓ))``, ``C0 = ‖Z_L(0) − Y‖_F²``
-    (the un-normalised squared error: the largest of the normalisations in use), ``L``.
-    ``weights``: ``[W_1, …, W_L]``; the first ``len(weights) − L2`` layers are followed by
-    ``activation``; pass the nonlinear count through the network instead when it differs.
+    (the un-normalised squared error: the largest of the normalisations in use; measured by
+    the caller, which knows the network), ``L``. ``weights``: ``[W_1, …, W_L]``; ``Z_1 =
+    activation(X W_1ᵀ)``.
     """
     import torch
 
@@ -169,7 +169,7 @@ def _output_error(net, X, y, K) -> float:
 
 
 def _init_holds(net, X, y, gamma: float) -> tuple[bool, dict[str, float]]:
-    t = init_condition_terms(net.weights(), X, y, net.activation, net.num_classes)
+    t = init_condition_terms(net.weights(), X, net.activation)
     t["C0"] = _output_error(net, X, y, net.num_classes)
     rhs = (8.0 / gamma) * (2.0 / gamma) ** (t["L"] / 2) * math.sqrt(t["C0"])
     return t["lambda_F"] * t["lambda_3L"] * t["lambda_low"] >= INIT_MARGIN * rhs, t
