@@ -67,6 +67,7 @@ def _draw(strategy, count: int, name: str) -> list:
             drawn.append(example)
 
     collect()
+    assert len(drawn) >= count, f"hypothesis drew {len(drawn)} distinct examples of {name}"
     return drawn[:count]
 
 

@@ -394,9 +394,9 @@ STABILITY_EOS = TheoremSpec(
     source=SOURCE_53,
     provenance="qualitative",
     family="jswm-training",
-    description="Runs that differ only in η (same data, initialisation, λ, T), each stable: "
-    "the bound of Proposition 5.3 decreases with η, and κ(W_L) is predicted not to increase "
-    "(qualitative slack trend_rtol).",
+    description="Runs that differ only in η (same data, initialisation, λ and gradient-flow "
+    "time ηT), each stable and near-stationary: the bound of Proposition 5.3 decreases with "
+    "η, and κ(W_L) is predicted not to increase (qualitative slack trend_rtol).",
     assumptions=(
         _STABLE,
         _INTERP,

@@ -31,7 +31,8 @@ _SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 class TrainingSizes:
     """How many and how long, per profile: ``lambda_sweeps`` λ-sweeps of
     ``len(weight_decays)`` runs for Theorem 4.4 (``steps_44`` steps each), ``eta_sweeps``
-    η-sweeps for Proposition 5.3 (``steps_53``), ``depth_sweeps`` head-depth sweeps for
+    η-sweeps for Proposition 5.3 (``steps_53`` steps for the smallest η, the same ``ηT`` for
+    the others), ``depth_sweeps`` head-depth sweeps for
     Theorem 5.2 (``steps_52``), ``robustness`` runs per violated assumption
     (``steps_robust``)."""
 
@@ -91,7 +92,10 @@ def lambda_sweeps(draw, *, steps: int, weight_decays=TRAINING_SIZES["ci"].weight
 
 @st.composite
 def eta_sweeps(draw, *, steps: int, lrs=TRAINING_SIZES["ci"].lrs, weight_decays=(0.01, 0.02)):
-    """Runs differing only in η (Proposition 5.3), standard initialisation, γ = 0.5."""
+    """Runs differing only in η (Proposition 5.3), standard initialisation, γ = 0.5, compared
+    at the same gradient-flow time ``ηT``: the smallest η runs ``steps`` steps, the others
+    ``steps·min(η)/η`` (so differences between the runs come from the step size, not from
+    how far each got)."""
     shape = draw(st.sampled_from(_SHAPES_53))
     data_seed, seed = draw(_SEEDS), draw(_SEEDS)
     lam = draw(st.sampled_from(weight_decays))
@@ -104,7 +108,7 @@ def eta_sweeps(draw, *, steps: int, lrs=TRAINING_SIZES["ci"].lrs, weight_decays=
             gamma=0.5,
             lr=eta,
             weight_decay=lam,
-            steps=steps,
+            steps=round(steps * min(lrs) / eta),
             record_every=max(1, steps // 20),
             sample_steps=(-1,),
             tags=(("sweep", sweep),),
