@@ -144,11 +144,11 @@ TRAINING_NC1 = TheoremSpec(
             description="the ε1 form of the NC1 bound divided by 20",
         ),
         Control(
-            "nc1-sharp-90",
+            "nc1-sharp-75",
             "tighten",
             claim="nc1-sharp",
-            factor=0.9,
-            description="the sharp NC1 bound 10% smaller",
+            factor=0.75,
+            description="the sharp NC1 bound 25% smaller",
         ),
         Control(
             "stationary-sooner",
@@ -377,11 +377,11 @@ STABILITY = TheoremSpec(
     ),
     controls=(
         Control(
-            "kappa-head-40",
+            "kappa-head-35",
             "tighten",
             claim="kappa-head",
-            factor=0.4,
-            description="the joint-direction bound divided by 2.5",
+            factor=0.35,
+            description="the joint-direction bound times 0.35",
         ),
     ),
     floor=_RUN_FLOOR,

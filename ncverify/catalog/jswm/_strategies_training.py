@@ -91,7 +91,7 @@ def lambda_sweeps(draw, *, steps: int, weight_decays=TRAINING_SIZES["ci"].weight
 
 
 @st.composite
-def eta_sweeps(draw, *, steps: int, lrs=TRAINING_SIZES["ci"].lrs, weight_decays=(0.01, 0.02)):
+def eta_sweeps(draw, *, steps: int, lrs=TRAINING_SIZES["ci"].lrs, weight_decays=(0.015, 0.025)):
     """Runs differing only in η (Proposition 5.3), standard initialisation, γ = 0.5, compared
     at the same gradient-flow time ``ηT``: the smallest η runs ``steps`` steps, the others
     ``steps·min(η)/η`` (so differences between the runs come from the step size, not from
