@@ -97,3 +97,43 @@ def test_bad_arguments_are_rejected(kwargs, match):
     lam = args.pop("weight_decay")
     with pytest.raises(InvalidInput, match=match):
         sharpness(net, X, y, lam, **args)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, database=None)
+@given(
+    seed=st.integers(0, 2**16),
+    lam=st.sampled_from([0.0, 1e-3, 0.05]),
+    activation=st.sampled_from(["gamma_tanh", "tanh", "relu"]),
+)
+def test_exact_sharpness_is_the_top_eigenvalue_of_the_autograd_hessian(seed, lam, activation):
+    from ncverify.train import exact_sharpness
+
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    y = torch.arange(2).repeat_interleave(3)
+    net = PyramidalMLP(3, (5,), (4,), 2, activation, seed=seed)
+    top = float(_exact_spectrum(net, X, y, lam)[-1])
+    assert exact_sharpness(net, X, y, lam) == pytest.approx(top, rel=1e-12, abs=1e-14)
+    # power iteration approaches it from below (a Rayleigh quotient)
+    s = sharpness(net, X, y, lam, seed=seed, tol=1e-10, max_iter=3000)
+    assert s.value <= exact_sharpness(net, X, y, lam) * (1 + 1e-12) + 1e-14
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(weight_decay=-1.0), InvalidInput, "weight_decay must be a finite number >= 0"),
+        (dict(weight_decay=1e-3, max_params=10), InvalidInput, "forms the 43x43 Hessian"),
+    ],
+)
+def test_exact_sharpness_refuses_bad_input_and_large_networks(kwargs, error, match):
+    from ncverify import ProblemTooLarge
+    from ncverify.train import exact_sharpness
+
+    X = torch.randn(6, 3, dtype=torch.float64)
+    y = torch.arange(2).repeat_interleave(3)
+    net = PyramidalMLP(3, (5,), (4,), 2, seed=0)
+    with pytest.raises(error, match=match) as info:
+        exact_sharpness(net, X, y, **kwargs)
+    if "max_params" in kwargs:
+        assert isinstance(info.value, ProblemTooLarge)

@@ -148,7 +148,8 @@ class TrainingRun:
     ``grad_rel = ‖∇L_λ‖/(λ‖θ‖)``, ``kappa_WL``, ``kappa_A``, ``nc1_penultimate``, ...).
     ``max_recursion_residual``: the largest entry of ``trajectory.recursion_residual``.
     ``network`` is the trained network itself (trained in place), ``X``/``y`` the data on the
-    run's device and dtype. ``wall_time`` in seconds.
+    run's device and dtype. ``wall_time`` in seconds. ``notes``: why a measurement is NaN or
+    inf (e.g. ``"no GD step was taken: the recursion residual is NaN"``).
     """
 
     config: TrainingConfig
@@ -164,6 +165,7 @@ class TrainingRun:
     network: Any = field(default=None, repr=False)
     X: Any = field(default=None, repr=False)
     y: Any = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()
 
     @property
     def diverged(self) -> bool:
@@ -193,4 +195,5 @@ class TrainingRun:
             "max_recursion_residual": self.max_recursion_residual,
             "wall_time": self.wall_time,
             "steps_done": self.steps_done,
+            "notes": list(self.notes),
         }

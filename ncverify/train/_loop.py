@@ -275,11 +275,14 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
             resid = resid[:diverged_step]
     else:
         resid = np.zeros(0)
-    max_resid = (
-        float(np.nanmax(resid))
-        if resid.size and not np.isnan(resid).all()
-        else (0.0 if P else math.nan)
-    )
+    # never a stand-in value: no transition checked (no head pair, no step) is NaN, with a note
+    notes = []
+    if not P:
+        notes.append("no head pairs (L2 = 1): eps2 and the recursion residual are NaN or empty")
+    elif not resid.size:
+        notes.append("no GD step was taken: the recursion residual is NaN")
+    finite = resid.size and not np.isnan(resid).all()
+    max_resid = float(np.nanmax(resid)) if finite else math.nan
     if outcome == "completed":
         final = _final_measurements(
             net,
@@ -325,4 +328,5 @@ def _run(net, X, y, K, cfg: TrainingConfig, device, dtype) -> TrainingRun:
         network=net,
         X=X,
         y=y,
+        notes=tuple(notes),
     )

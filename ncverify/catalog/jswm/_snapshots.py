@@ -1,7 +1,8 @@
 """Snapshots the JSWM specs are measured on (pure data; no torch import).
 
 * :class:`LastPair` and :class:`HeadWeights`: Theorem 3.1 (no training);
-* :class:`TrainedNetwork` and :class:`DepthSweep`: Theorems 4.4, 5.2, Proposition 5.3.
+* :class:`TrainedNetwork`, :class:`Sweep` and :class:`DepthSweep`: Theorems 4.4, 5.2,
+  Proposition 5.3.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DepthSweep", "HeadWeights", "LastPair", "TrainedNetwork"]
+__all__ = ["DepthSweep", "HeadWeights", "LastPair", "Sweep", "TrainedNetwork"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,9 +56,12 @@ class HeadWeights:
 class TrainedNetwork:
     """A training run (:class:`ncverify.train.TrainingRun`) to judge, with what it needs.
 
-    ``nc1_tolerance``: the profile's tolerance on NC1 of ``Z_{L−1}``; ``sharpness``: a
-    :class:`ncverify.train.Sharpness` (Proposition 5.3 only); ``architecture``: how the network was
-    named (``"module:factory"`` or a description); ``inputs``: how to rebuild the instance.
+    ``nc1_tolerance``: the profile's tolerance on NC1 of ``Z_{L−1}`` (reported, no longer a
+    claim); ``sharpness``: a :class:`ncverify.train.Sharpness` (power iteration; plug-in runs);
+    ``sharpness_steps``: step -> exact ``λ_max(∇²L_λ)`` at the sampled steps (batched runs);
+    ``architecture``: how the network was named (``"module:factory"`` or a description);
+    ``inputs``: how to rebuild the instance; ``config``: the
+    :class:`~ncverify.catalog.jswm.RunConfig` it was trained from (``None`` for plug-ins).
     """
 
     run: Any
@@ -65,11 +69,24 @@ class TrainedNetwork:
     sharpness: Any = None
     architecture: str = ""
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    sharpness_steps: Mapping[int, float] = field(default_factory=dict)
+    config: Any = None
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Trained runs that differ in one hyper-parameter ``parameter`` (``"weight_decay"`` or
+    ``"lr"``), everything else equal (data, seed, initialisation, architecture)."""
+
+    runs: Sequence[TrainedNetwork]
+    parameter: str
+    inputs: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
 class DepthSweep:
-    """Runs of the same nonlinear part (same widths, seed, data, λ, η) with ``L2 = 2, 3, …``."""
+    """Runs of the same nonlinear part (same widths, seed, data, λ, η) with ``L2 = 2, 3, …``
+    (:class:`TrainedNetwork` or :class:`~ncverify.train.TrainingRun` entries)."""
 
     runs: Sequence[Any]
     inputs: Mapping[str, Any] = field(default_factory=dict)

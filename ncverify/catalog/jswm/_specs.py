@@ -1,10 +1,9 @@
-"""The JSWM theorem family as data (spec §3, §5): Theorem 3.1, Theorem 4.4, Theorem 5.2,
-Proposition 5.3.
+"""The JSWM theorem family as data (spec §3): Theorem 3.1.
 
 Source: Jacot, Súkeník, Wang, Mondelli, "Wide Neural Networks Trained with Weight
 Decay Provably Exhibit Neural Collapse", ICLR 2025, arXiv 2410.04887. The paper states
 shapes (e.g. NC1 = O((ε1 + √ε2)²)); the explicit bounds of Theorem 3.1 are ``derived``
-(proved in ``docs/theorems.md``); the training results are ``qualitative`` here.
+(proved in ``docs/theorems.md``).
 
 Theorem 3.1, measured on a snapshot of the last linear pair of a network (no training):
 
@@ -15,39 +14,16 @@ Theorem 3.1, measured on a snapshot of the last linear pair of a network (no tra
 * ``jswm-3.1-depth`` -- conditioning through depth under exact balance:
   ``s_i(W_L) = s_i(A)^{1/L2}``, ``κ(W_L) = κ(A)^{1/L2}``.
 
-Training results, measured on training runs (:class:`TrainedNetwork`, :class:`DepthSweep`):
-
-* ``jswm-4.4`` -- one run: the NC1 claims of Theorem 3.1 on the trained network's measured
-  quantities, NC1 within the profile's tolerance, and the exact one-step balancedness
-  recursion at every step;
-* ``jswm-5.2`` -- runs of the same nonlinear part with ``L2 = 2, 3, …``: κ(W_L) does not
-  increase with ``L2`` and κ(W_L) ≈ κ(A)^{1/L2} within the imbalance bound;
-* ``jswm-5.3`` -- one run with a sharpness: stability ``η·λ_max ≤ 2`` as an assumption,
-  κ(W_L) bounded by ``s_1(W_L) √(N(2/η − λ)) / s_K(Z_L)``.
-
-The training specs are evaluated with ``unmeasured="undecided"``: the architecture
-symbols are what the network declares (NaN when it does not, hence *not checkable*).
+The training results (Theorem 4.4, Theorem 5.2, Proposition 5.3) are in ``_specs_training``.
 Importing this module imports neither torch nor sympy.
 """
 
 from __future__ import annotations
 
-from ...spec import Assumption, AssumptionStatus, Claim, Floor, Source, TheoremSpec
+from ...spec import Assumption, Claim, Source, TheoremSpec
 from ._measure import measure_head, measure_last_pair
-from ._measure_training import measure_depth_sweep, measure_trained_network
 
-__all__ = [
-    "ARCH_ASSUMPTIONS",
-    "DEPTH",
-    "DEPTH_TREND",
-    "NC1",
-    "NC2",
-    "NC3",
-    "SOURCE",
-    "STABILITY",
-    "THEOREMS",
-    "TRAINING_NC1",
-]
+__all__ = ["DEPTH", "NC1", "NC2", "NC3", "SOURCE", "THEOREMS"]
 
 SOURCE = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Theorem 3.1")
 
@@ -256,191 +232,4 @@ DEPTH = TheoremSpec(
 )
 
 
-# ----------------------------------------------------------------------------- training
-SOURCE_44 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Theorem 4.4")
-SOURCE_52 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Theorem 5.2")
-SOURCE_53 = Source("Jacot, Súkeník, Wang, Mondelli, ICLR 2025", "2410.04887", "Proposition 5.3")
-
-# Transitional, until the training theorems are rebuilt with measured hypotheses (issue 12):
-# every proxy of Theorems 4.4, 5.2 and Proposition 5.3 below is a necessary one, so no run is
-# in scope and no floor can be met; the checks still fail on a counterexample or an
-# unexplained failure.
-_NO_FLOOR_YET = Floor(min_in_scope=0, max_undecided_fraction=1.0)
-
-_WIDE = Assumption(
-    "wide_first_layer",
-    "JSWM Assumption 4.1: n_1 >= N (the widths the network declares)",
-    "n_1 >= N",
-    status=AssumptionStatus.DECLARED,
-)
-_PYRAMID = Assumption(
-    "non_increasing_widths",
-    "JSWM Assumption 4.1: n_2 >= n_3 >= ... >= n_L",
-    "max_width_increase <= 0",
-    status=AssumptionStatus.DECLARED,
-)
-_SLOPE = Assumption(
-    "activation_slope",
-    "JSWM Assumption 4.2: σ' ∈ [γ, β] with γ > 0 and β <= 1 (the slope range the network declares)",
-    "gamma > 0 and beta <= 1",
-    status=AssumptionStatus.DECLARED,
-)
-_HEAD = Assumption("deep_linear_head", "JSWM §1: a linear head of L2 >= 2 layers", "L2 >= 2")
-#: names of the architecture assumptions (also measured by
-#: :func:`ncverify.nets.architecture_assumptions`)
-ARCH_ASSUMPTIONS = (
-    "wide_first_layer",
-    "non_increasing_widths",
-    "activation_slope",
-    "deep_linear_head",
-)
-_INIT = Assumption(
-    "initialisation",
-    "JSWM Assumption 4.3 (Nguyen & Mondelli 2020), measurable part: "
-    "λ_F = s_min(Z_1(0)) > 0, decided against the rank tolerance max(N, n_1)·eps·s_1(Z_1(0))",
-    "lambda_F > Z1_dim*machine_eps*Z1_s1",
-    status=AssumptionStatus.PROXIED,
-    proxy="necessary",  # 4.3 bounds λ_F below by a positive quantity: λ_F > 0 is necessary
-)
-_INIT_REST = Assumption(
-    "initialisation_rest",
-    "JSWM Assumption 4.3, rest: the lower bounds on the smallest "
-    "singular values of the later weights relative to the initial loss (not checked)",
-    status=AssumptionStatus.NOT_CHECKABLE,
-)
-_CONVERGED = Assumption(
-    "converged",
-    "the run reached a near-stationary point: ‖∇L_λ‖ <= conv_tol·λ‖θ‖ "
-    "(proxy for the limit Theorem 4.4 describes)",
-    "grad_rel <= conv_tol",
-    status=AssumptionStatus.PROXIED,
-    proxy="necessary",  # the limit is stationary: a small gradient is necessary, not sufficient
-)
-
-TRAINING_NC1 = TheoremSpec(
-    id="jswm-4.4",
-    floor=_NO_FLOOR_YET,
-    title="GD with weight decay reaches interpolation and balancedness, hence NC1",
-    source=SOURCE_44,
-    provenance="qualitative",
-    family="jswm-training",
-    description="Under Assumptions 4.1-4.3, gradient descent with weight decay reaches small "
-    "ε1 and ε2; by Theorem 3.1 the penultimate layer then exhibits NC1. Judged on "
-    "the trained network with the jswm-3.1-nc1 claims (reused), the profile's NC1 "
-    "tolerance and the exact one-step balancedness recursion at every step.",
-    assumptions=(_WIDE, _PYRAMID, _SLOPE, _HEAD, _INIT, _INIT_REST, _CONVERGED),
-    claims=(
-        *NC1.claims,
-        Claim(
-            "nc1-tolerance",
-            "nc1_prev",
-            "<=",
-            "nc1_tolerance",
-            description="NC1(Z_{L-1}) within the profile's tolerance",
-        ),
-        Claim(
-            "interpolation",
-            "eps1",
-            "<=",
-            "sqrt(N*(K - 1)/K)",
-            description="ε1 small enough for Theorem 3.1: ε1 <= √(N(K-1)/K)",
-        ),
-        Claim(
-            "balancedness-recursion",
-            "recursion_residual",
-            "<=",
-            "64*machine_eps",
-            description="D⁺ = (1-ηλ)²D + η²(G_{l+1}ᵀG_{l+1} - G_lG_lᵀ) at every step, "
-            "relative residual within rounding",
-        ),
-    ),
-    measurement=measure_trained_network,
-)
-
-DEPTH_TREND = TheoremSpec(
-    id="jswm-5.2",
-    floor=_NO_FLOOR_YET,
-    title="κ(W_L) does not grow with the depth of the linear head; κ(W_L) ≈ κ(A)^(1/L2)",
-    source=SOURCE_52,
-    provenance="qualitative",
-    family="jswm-training",
-    description="Near-global minimisers have κ(W_L) bounded by exp(c/(2 L2)), so κ(W_L) "
-    "decreases towards 1 as L2 grows. Judged on runs of the same nonlinear part "
-    "with L2 = 2, 3, 4 (qualitative slack trend_rtol); κ(W_L) ≈ κ(A)^(1/L2) is "
-    "checked with the derived imbalance tolerance E (docs/training.md).",
-    assumptions=(
-        _WIDE,
-        _PYRAMID,
-        _SLOPE,
-        Assumption("deep_linear_head", "every run has L2 >= 2", "min_L2 >= 2"),
-        _CONVERGED,
-    ),
-    claims=(
-        Claim(
-            "kappa-trend",
-            "kappa_next",
-            "<=",
-            "kappa_prev*(1 + trend_rtol)",
-            description="κ(W_L) at depth L2+1 <= κ(W_L) at depth L2 (qualitative slack)",
-        ),
-        Claim(
-            "kappa-balanced-upper",
-            "kappa_WL",
-            "<=",
-            "((sA1**2 + E)/(sAK**2 - E))**(1/(2*L2))",
-            domain=("sAK**2 > E",),
-            errors=("E",),
-            exact_value="(sA1/sAK)**(1/L2)",
-            description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)",
-        ),
-        Claim(
-            "kappa-balanced-lower",
-            "kappa_WL",
-            ">=",
-            "((sA1**2 - E)/(sAK**2 + E))**(1/(2*L2))",
-            domain=("sA1**2 > E",),
-            errors=("E",),
-            exact_value="(sA1/sAK)**(1/L2)",
-            description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
-        ),
-    ),
-    measurement=measure_depth_sweep,
-)
-
-STABILITY = TheoremSpec(
-    id="jswm-5.3",
-    floor=_NO_FLOOR_YET,
-    title="Solutions stable under a large learning rate have bounded κ(W_L)",
-    source=SOURCE_53,
-    provenance="qualitative",
-    family="jswm-training",
-    description="A solution with η·λ_max(∇²L_λ) <= 2 that interpolates with bounded weights "
-    "has bounded κ(W_L). Explicit form checked (docs/training.md): the W_L block "
-    "of the Hessian gives s_1(Z_{L-1})² <= N(2/η - λ), hence "
-    "κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L).",
-    assumptions=(
-        Assumption(
-            "stable",
-            "η·λ_max(∇²L_λ) <= 2; λ_max by power iteration on Hessian-vector "
-            "products, at least the exact top eigenvalue of the W_L block",
-            "sharpness*lr <= 2",
-            status=AssumptionStatus.PROXIED,
-            proxy="necessary",  # the measured sharpness is a lower bound of λ_max
-        ),
-        Assumption("interpolates", "ε1 < √(N(K-1)/K)", "eps1 < sqrt(N*(K - 1)/K)"),
-        Assumption("output-rank", "Z_L has rank K", "sK_ZL > 0"),
-    ),
-    claims=(
-        Claim(
-            "kappa-stable",
-            "kappa_WL",
-            "<=",
-            "s1_WL*sqrt(N*(2/lr - lam))/sK_ZL",
-            domain=("2/lr > lam", "sK_ZL > 0"),
-            description="κ(W_L) <= s_1(W_L)√(N(2/η - λ))/s_K(Z_L)",
-        ),
-    ),
-    measurement=measure_trained_network,
-)
-
-THEOREMS = (NC1, NC2, NC3, DEPTH, TRAINING_NC1, DEPTH_TREND, STABILITY)
+THEOREMS = (NC1, NC2, NC3, DEPTH)
