@@ -2,7 +2,8 @@
 
 Subcommands: ``list`` (the theorem registry), ``report`` (run the theorem suite
 through pytest and write a report), ``check`` (run the architecture-dependent
-theorems on a user's network). Exit codes: 0 no counterexample and no failed
+theorems on a user's network), ``reproduce`` and ``sweep`` (JSWM's experiments and the
+studies of its open questions). Exit codes: 0 no counterexample and no failed
 test, 1 a counterexample or a failed test, 2 a usage or configuration error,
 130 interrupted (Ctrl-C).
 
@@ -31,6 +32,7 @@ from ..pytest_plugin import COMMAND_ENV, PROFILES
 from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 from ._list import add_list
 from .reproduce import add_reproduce
+from .sweep import add_sweep
 
 __all__ = ["SUBCOMMANDS", "CommandError", "main", "run_suite"]
 
@@ -357,6 +359,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_report,
     add_check,
     add_reproduce,
+    add_sweep,
 ]
 
 

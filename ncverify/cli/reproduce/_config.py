@@ -240,7 +240,9 @@ class RunConfig:
     ``seed`` of the network's initialisation (and of SGD's batches), ``data``, ``net``,
     ``train``; ``record_steps``: when to record trajectories; ``grams``: keep the class-mean
     Gram matrices of the head; ``evaluate``: theorem ids to judge on the run (``jswm-4.4``);
-    ``labels``: the study's coordinates of the run (e.g. ``weight_decay``, ``head_depth``)."""
+    ``labels``: the study's coordinates of the run (e.g. ``weight_decay``, ``head_depth``);
+    ``role``: ``check`` (a run the theorems speak about) or ``robustness`` (deliberately
+    outside their scope: recorded under ``<theorem id>/robustness``)."""
 
     experiment: str
     key: str
@@ -252,8 +254,11 @@ class RunConfig:
     grams: bool = False
     evaluate: tuple[str, ...] = ()
     labels: tuple[tuple[str, Any], ...] = ()
+    role: str = "check"
 
     def __post_init__(self) -> None:
+        if self.role not in ("check", "robustness"):
+            raise InvalidInput(f"role={self.role!r}; it must be 'check' or 'robustness'")
         if isinstance(self.labels, Mapping):
             object.__setattr__(self, "labels", tuple(self.labels.items()))
         object.__setattr__(self, "record_steps", tuple(int(t) for t in self.record_steps))
@@ -276,4 +281,5 @@ class RunConfig:
             "grams": self.grams,
             "evaluate": list(self.evaluate),
             "labels": dict(self.labels),
+            "role": self.role,
         }

@@ -22,6 +22,7 @@ step: the pairs' balancedness, ε1, accuracy, NC1 of ``Z_{L−1}`` and both NC3 
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import time
@@ -254,7 +255,11 @@ def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -
         reason = f"diverged at step {diverged}"
     out = []
     for sid in spec_ids:
-        ev = specs[sid].check(
+        spec = specs[sid]
+        role = {}
+        if "role" in inspect.signature(spec.evaluate).parameters:  # the verdict engine's roles
+            role = {"role": cfg.role}
+        ev = spec.check(
             TrainedNetwork(run, architecture=cfg.net.kind, inputs=cfg.to_json()),
             seed=cfg.seed,
             inputs=cfg.to_json(),
@@ -263,8 +268,11 @@ def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -
             dtype=t.dtype,
             architecture=cfg.net.kind,
             test_id=f"{cfg.experiment}::{cfg.key}",
-        )
-        out.append(ev.to_dict())
+            **role,
+        ).to_dict()
+        if not role and cfg.role == "robustness":  # the engine's convention, before it lands
+            ev["theorem_id"] = f"{ev['theorem_id']}/robustness"
+        out.append(ev)
     return out
 
 

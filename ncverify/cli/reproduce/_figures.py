@@ -114,32 +114,42 @@ def geo_stats(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray
 
 
 def log_axis(ax, axis: str = "y") -> None:
-    """Log scale with a major tick per decade and minor ticks at 2…9 × 10^k. A view spanning
-    under a decade labels every tick with a plain number (``%g``), one under about two
-    decades the decades and 2, 3, 5 × 10^k, wider ones the decades ``10^k`` only."""
-    from matplotlib.ticker import FuncFormatter, LogFormatterSciNotation, LogLocator
+    """Log scale with ticks chosen for the data already drawn: under half a decade, about six
+    plainly labelled ticks (``%g``); under a decade, every 1…9 × 10^k labelled; under about
+    two decades, the decades and 2, 3, 5 × 10^k; wider, the decades ``10^k`` only."""
+    from matplotlib.ticker import (
+        FuncFormatter,
+        LogFormatterSciNotation,
+        LogLocator,
+        MaxNLocator,
+        NullFormatter,
+    )
 
     getattr(ax, f"set_{axis}scale")("log")
     target = ax.yaxis if axis == "y" else ax.xaxis
-    limits = ax.get_ylim if axis == "y" else ax.get_xlim
-    sci = LogFormatterSciNotation()
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    span = float(np.log10(hi / lo)) if lo > 0 else np.inf
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    minor = LogLocator(base=10, subs=np.arange(2.0, 10.0), numticks=12)
+    if span < 0.5:
+        target.set_major_locator(MaxNLocator(nbins=6))
+        target.set_major_formatter(plain)
+        target.set_minor_locator(minor)
+        target.set_minor_formatter(NullFormatter())
+    else:
+        target.set_major_locator(LogLocator(base=10, numticks=12))
+        target.set_minor_locator(minor)
+        if span < 2.2:
 
-    def decades() -> float:
-        lo, hi = sorted(limits())
-        return float(np.log10(hi / lo)) if lo > 0 else np.inf
+            def some(v, _):
+                mantissa = round(v / 10 ** np.floor(np.log10(v) + 1e-9))
+                return f"{v:g}" if span < 1 or mantissa in (2, 3, 5) else ""
 
-    def major(v, pos):
-        return f"{v:g}" if decades() < 2.2 else sci(v, pos)
-
-    def minor(v, pos):
-        span = decades()
-        mantissa = round(v / 10 ** np.floor(np.log10(v) + 1e-9))
-        return f"{v:g}" if span < 1 or (span < 2.2 and mantissa in (2, 3, 5)) else ""
-
-    target.set_major_locator(LogLocator(base=10, numticks=12))
-    target.set_minor_locator(LogLocator(base=10, subs=np.arange(2, 10) * 0.1, numticks=12))
-    target.set_major_formatter(FuncFormatter(major))
-    target.set_minor_formatter(FuncFormatter(minor))
+            target.set_major_formatter(plain)
+            target.set_minor_formatter(FuncFormatter(some))
+        else:
+            target.set_major_formatter(LogFormatterSciNotation())
+            target.set_minor_formatter(NullFormatter())
     ax.tick_params(axis=axis, which="minor", labelsize=6)
 
 
@@ -155,17 +165,11 @@ def band(
         centre, spread = seed_stats(values, axis=axis)
         lo, hi = centre - spread, centre + spread
     x = np.asarray(x)
-    ok = np.isfinite(centre)
+    # NaN (undefined or diverged) leaves a gap instead of joining its neighbours
     line = ax.plot(
-        x[ok],
-        centre[ok],
-        marker=marker,
-        linestyle=linestyle,
-        label=label,
-        color=color,
-        markersize=4,
+        x, centre, marker=marker, linestyle=linestyle, label=label, color=color, markersize=4
     )[0]
-    ax.fill_between(x[ok], lo[ok], hi[ok], alpha=0.2, color=line.get_color(), lw=0)
+    ax.fill_between(x, lo, hi, alpha=0.2, color=line.get_color(), lw=0)
     return line
 
 
