@@ -133,7 +133,7 @@ def make_digits_subset(*, seed: int, num_classes: int, samples_per_class: int) -
             f"samples_per_class={n} exceeds {DIGITS_MIN_PER_CLASS}, the size of the smallest "
             "digits class; a balanced subset cannot be that large"
         )
-    from ._arrays import balanced_subset
+    from ._sampling import balanced_subset
 
     Xall, yall = _digits()
     rows, y, digits = balanced_subset(Xall, yall, seed=seed, num_classes=K, samples_per_class=n)

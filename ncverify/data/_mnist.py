@@ -67,8 +67,8 @@ def make_mnist_subset(*, seed: int, num_classes: int = 10, samples_per_class: in
     ``(K·n, 784)`` float64, ``y`` int64. Raises :class:`MissingDependency` without the
     ``mnist`` extra.
     """
-    from ._arrays import _int, balanced_subset, scale_rows
     from ._datasets import Dataset
+    from ._sampling import _int, balanced_subset, scale_rows
 
     seed = _int(seed, "seed", 0)
     K = _int(num_classes, "num_classes", 2)
