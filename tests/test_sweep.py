@@ -110,6 +110,8 @@ def test_sweep_cli_and_usage_errors(tmp_path, capsys):
     ]
     assert main(bad) == 2
     assert "head_depth=(0,); they must be integers >= 1" in capsys.readouterr().err
+    assert main(["sweep", "wd-scaling", "--first-width", "5", "--out", str(tmp_path)]) == 2
+    assert "wd-scaling sets the first width itself" in capsys.readouterr().err
     with pytest.raises(InvalidInput, match="architectures \\['vgg'\\]"):
         architectures(**TINY, out_dir=tmp_path, kinds=("vgg",))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...errors import InvalidInput
 from ..reproduce._command import add_data_options, add_run_options, command_text
 from ._studies import (
     ARCHITECTURES,
@@ -110,6 +111,11 @@ def _run_command(args) -> int:
         command=command_text(args),
     )
     if args.study == "wd-scaling":
+        if args.first_width is not None:
+            raise InvalidInput(
+                f"--first-width {args.first_width}: wd-scaling sets the first width itself "
+                "(n1 = F*N for each --width-factors F)"
+            )
         kwargs.update(width_factors=tuple(args.width_factors), head_depth=args.head_depth)
     elif args.study == "architectures":
         kwargs.update(
