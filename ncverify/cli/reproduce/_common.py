@@ -23,10 +23,11 @@ ACTIVATIONS = ("relu", "gamma_tanh")  # names of ncverify.nets
 @dataclass
 class ReproduceResult:
     """What a reproduction or sweep measured: ``config``, per-figure ``data`` (plain lists,
-    the numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
-    (the CPU time of every run, in whichever process it ran), the number of ``diverged`` runs
-    (counted, recorded as NaN, left out of means), ``resumed`` runs read back from their files,
-    and the ``command`` that made it."""
+        the numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
+        (of this call: this process and the processes it started; ``config["runs_cpu_time_s"]``
+    sums the CPU time of every run, resumed ones included), the number of ``diverged`` runs
+        (counted, recorded as NaN, left out of means), ``resumed`` runs read back from their files,
+        and the ``command`` that made it."""
 
     experiment: str
     config: dict[str, Any]

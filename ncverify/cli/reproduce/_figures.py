@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -411,7 +412,7 @@ def plot_grams(
     for ax, (label, G) in zip(axes[0], grams, strict=True):
         G = np.asarray(G, dtype=float)
         image = ax.imshow(G, vmin=-1.0, vmax=1.0, cmap="RdBu_r")
-        ax.set_title(label, fontsize=8)
+        ax.set_title(re.sub(r"Z_(\d+)", r"$Z_{\1}$", label), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
         for r in range(G.shape[0]):

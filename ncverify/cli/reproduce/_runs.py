@@ -79,7 +79,7 @@ def setup(name, local: dict, steps_key: str, seeds_key: str):
     """Resolve a study's options once (the preset, the data): ``(cfg, spec)``.
 
     ``local``: the keyword arguments of the public function (``locals()``)."""
-    t0 = (time.monotonic(), time.process_time())
+    t0 = (time.monotonic(), _cpu_now())
     cfg = resolve(
         local["preset"],
         width=local["width"],
@@ -130,11 +130,23 @@ def train_spec(cfg, *, weight_decay: float, steps: int) -> TrainSpec:
     )
 
 
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its finished child processes (parallel runs)."""
+    try:
+        import resource
+
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+    except (ImportError, OSError):  # not on every platform
+        return time.process_time()
+
+
 def finish(result: ReproduceResult, cfg, results, out: Path, base: str, files) -> ReproduceResult:
     t0 = cfg.pop("_t0")
     result.command = cfg["command"]
     result.wall_time_s = time.monotonic() - t0[0]
-    result.cpu_time_s = sum(r["cpu_time_s"] for r in results) + (time.process_time() - t0[1])
+    result.cpu_time_s = _cpu_now() - t0[1]
+    cfg["runs_cpu_time_s"] = sum(r["cpu_time_s"] for r in results)
     result.files = [str(f) for f in files] + [str(out / f"{base}.json")]
     write_summary(out, base, result)
     return result
@@ -272,7 +284,8 @@ def jswm_layers(
             out,
             f"{base}-gram",
             grams=grams,
-            title=f"G/max diag G of the head's class means (seed {seed})\n{tag}",
+            title=r"$G / \max\,\mathrm{diag}\,G$ of the head's class means "
+            f"(seed {seed})\n{tag}",
         )
     result = ReproduceResult(
         experiment="jswm-layers",
@@ -422,7 +435,7 @@ def jswm_head_depth(
             out,
             f"{base}-gram",
             grams=grams,
-            title=f"G/max diag G of the penultimate class means Z_(L-1), "
+            title=r"$G / \max\,\mathrm{diag}\,G$ of the penultimate class means $Z_{L-1}$, "
             f"λ={weight_decays[0]:g}, seed {seed}\n{tag}",
         )
     result = ReproduceResult(
