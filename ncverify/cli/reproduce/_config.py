@@ -281,5 +281,6 @@ class RunConfig:
             "grams": self.grams,
             "evaluate": list(self.evaluate),
             "labels": dict(self.labels),
-            "role": self.role,
+            # the default role is left out, so run files written before roles existed resume
+            **({"role": self.role} if self.role != "check" else {}),
         }

@@ -96,7 +96,10 @@ def run_configs(
         path = run_dir / f"{c.key}.json"
         if resume and path.is_file():
             record = load_run(path)
-            if record.get("config") != _canonical(c.to_json()):
+            recorded = dict(record.get("config") or {})
+            if recorded.get("role") == "check":  # the default role, written by early versions
+                recorded.pop("role")
+            if recorded != _canonical(c.to_json()):
                 raise InvalidInput(
                     f"--resume: {path.name} in {str(run_dir)!r} was made with a different "
                     f"configuration (recorded {record.get('config')!r}); use another --out "
