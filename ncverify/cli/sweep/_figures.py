@@ -110,17 +110,24 @@ def plot_architectures(out, basename, *, kinds, per_layer, first_linear, rates, 
                     claims.append(claim)
     width = 0.8 / max(1, len(kinds))
     for a, kind in enumerate(kinds):
-        frac = []
-        for claim in claims:
+        for i, claim in enumerate(claims):
             c = [r for r in claim_rows if r[0] == kind and r[2] == claim]
             held, total = (c[0][3], sum(c[0][3:6])) if c else (0, 0)
-            frac.append(held / total if total else np.nan)
-        ax.barh(np.arange(len(claims)) + a * width, frac, height=width, color=f"C{a}", label=kind)
+            y = i + a * width
+            ax.barh(
+                y,
+                held / total if total else 0.0,
+                height=width,
+                color=f"C{a}",
+                label=kind if i == 0 else None,
+            )
+            ax.text(1.02, y, f"{held}/{total}", va="center", fontsize=6)
     ax.set_yticks(np.arange(len(claims)) + 0.4 - width / 2, claims, fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("fraction of runs in which the claim held")
+    ax.set_xlim(0, 1.15)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.set_xlabel("fraction of runs in which the claim held (held/runs)")
     ax.set_title("Theorem 4.4 (jswm-4.4): claim rates", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(kinds))
     fig.suptitle(title, fontsize=10)
     seeds = next(iter(per_layer.values())).shape[1]
     files = _finish(fig, Path(out), basename, ["metric", "architecture", "layer"], rows, seeds)
