@@ -2,8 +2,7 @@
 
 Subcommands: ``list`` (the theorem registry), ``report`` (run the theorem suite
 through pytest and write a report), ``check`` (run the architecture-dependent
-theorems on a user's network), ``reproduce`` and ``sweep`` (JSWM's experiments and the
-studies of its open questions). Exit codes: 0 no counterexample and no failed
+theorems on a user's network). Exit codes: 0 no counterexample and no failed
 test, 1 a counterexample or a failed test, 2 a usage or configuration error,
 130 interrupted (Ctrl-C).
 
