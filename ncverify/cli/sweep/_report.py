@@ -45,7 +45,8 @@ def _grouped(configs, results, groups: dict[str, str]) -> dict[str, list[dict]]:
 
 def claim_rates(configs, results, groups: dict[str, str]) -> dict[str, Any]:
     """Per group: ``{theorem id: {"verdicts": {...}, "claims": {name: {held, failed,
-    undecided}}}}``, as :func:`ncverify.report.build_report` counts them."""
+    undecided, ratio_median, ratio_max}}, "assumptions_failed": {...}}}``, as
+    :func:`ncverify.report.build_report` counts them (ratio: measured/bound, > 1 = failed)."""
     out: dict[str, Any] = {}
     for group, tests in _grouped(configs, results, groups).items():
         report = build_report(tests=tests, profile="sweep", seed=None)
@@ -53,7 +54,10 @@ def claim_rates(configs, results, groups: dict[str, str]) -> dict[str, Any]:
             t["id"]: {
                 "verdicts": t["verdicts"],
                 "claims": {
-                    c["name"]: {k: c[k] for k in ("held", "failed", "undecided")}
+                    c["name"]: {
+                        k: c.get(k)
+                        for k in ("held", "failed", "undecided", "ratio_median", "ratio_max")
+                    }
                     for c in t["claims"]
                 },
                 "assumptions_failed": {a["name"]: a["failed"] for a in t["assumptions"]},
@@ -67,6 +71,10 @@ def _md_table(head: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def _ratio(x) -> str:
+    return "-" if x is None else f"{x:.3g}"
 
 
 def _settings(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -112,14 +120,31 @@ def write_study_report(out: Path, *, study, cfg, configs, results, groups) -> li
         lines += [f"## {group}", "", "```", format_verdict_table(verdict_rows(tests_g)), "```", ""]
         for theorem, entry in rates[group].items():
             rows = [
-                [name, str(c["held"]), str(c["failed"]), str(c["undecided"])]
+                [
+                    name,
+                    str(c["held"]),
+                    str(c["failed"]),
+                    str(c["undecided"]),
+                    _ratio(c["ratio_median"]),
+                    _ratio(c["ratio_max"]),
+                ]
                 for name, c in entry["claims"].items()
             ]
             failed = ", ".join(f"{k} {v}" for k, v in entry["assumptions_failed"].items() if v)
             lines += [
                 f"{theorem}: claims ({len(tests_g)} runs; hypotheses failed: {failed or 'none'})",
                 "",
-                _md_table(["claim", "held", "failed", "undecided"], rows),
+                _md_table(
+                    [
+                        "claim",
+                        "held",
+                        "failed",
+                        "undecided",
+                        "median measured/bound",
+                        "worst measured/bound",
+                    ],
+                    rows,
+                ),
                 "",
             ]
     files.append(atomic_write(out / "summary.md", "\n".join(lines).rstrip() + "\n"))
