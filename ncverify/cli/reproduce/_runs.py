@@ -111,11 +111,12 @@ def setup(name, local: dict, steps_key: str, seeds_key: str):
     return cfg, spec
 
 
-def widths(cfg, head_depth: int, *, first: int | None = None) -> tuple[list[int], list[int]]:
-    """Pyramidal widths: first layer ``first_width`` or ``max(width, N)``, then ``width``."""
+def widths(cfg, head_depth: int) -> tuple[list[int], list[int]]:
+    """Pyramidal widths: the first layer ``first_width`` when given (as given, even if that
+    breaks JSWM's Assumption 4.1), else ``max(width, N)``; then ``width``."""
     w = cfg["width"]
-    n1 = first or cfg["first_width"] or max(w, cfg["num_samples"])
-    return [max(n1, w)] + [w] * (cfg["num_nonlinear"] - 1), [w] * (head_depth - 1)
+    n1 = cfg["first_width"] or max(w, cfg["num_samples"])
+    return [n1] + [w] * (cfg["num_nonlinear"] - 1), [w] * (head_depth - 1)
 
 
 def train_spec(cfg, *, weight_decay: float, steps: int) -> TrainSpec:
