@@ -67,6 +67,10 @@ def plot_wd_scaling(out, basename, *, factors, modes, values, title) -> list[Pat
         ax.set_xticks(x, [f"{int(f)}N" for f in factors])
         if log:
             log_axis(ax)
+        else:
+            ax.set_ylim(
+                min(0.0, float(np.nanmin(vals)) - 0.05) if np.isfinite(vals).any() else 0.0, 1.05
+            )
         ax.set_xlabel(r"first-layer width $n_1$")
         ax.set_title(METRIC_LABELS[name] + (r" of $Z_{L-1}$" if name == "nc1" else ""), fontsize=9)
     axes[0].legend(fontsize=7)
