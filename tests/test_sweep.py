@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ncverify import InvalidInput
+from ncverify.catalog.jswm import TRAINING_NC1
 from ncverify.cli import main
 from ncverify.cli.reproduce._figures import read_csv
 from ncverify.cli.sweep import architectures, nc3_depth, wd_scaling
@@ -53,7 +54,7 @@ def test_architectures_records_robustness_claim_rates(tmp_path):
     for kind in ("pyramidal", "residual", "dense"):
         (entry,) = rates[kind].values()
         assert sum(entry["verdicts"].values()) == 1
-        assert set(entry["claims"]) >= {"nc1-eps1", "interpolation", "balancedness-recursion"}
+        assert set(entry["claims"]) == {c.name for c in TRAINING_NC1.claims}
     # the residual and dense nets do not declare their widths: Assumption 4.1 not checkable
     residual = next(e for e in _evals(out) if e["architecture"] == "residual")
     wide = next(a for a in residual["assumptions"] if a["name"] == "wide_first_layer")
