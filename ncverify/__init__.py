@@ -10,7 +10,7 @@ The package is organised by what each part does (``docs/architecture.md``):
 ``ncverify.train``        gradient descent with weight decay, sharpness
 ``ncverify.catalog``      theorem families (one sub-package per paper)
 ``ncverify.strategies``   hypothesis strategies (data, networks, hyper-parameters)
-``ncverify.data``         data sets (Gaussian clusters, digits)
+``ncverify.data``         data sets (Gaussian clusters, digits, MNIST, user arrays)
 ``ncverify.pytest_plugin`` options, fixtures, profiles (``hypothesis_settings``)
 ``ncverify.report``       reports (JSON, Markdown, HTML, plots)
 ``ncverify.cli``          the ``ncverify`` command and ``ncverify reproduce``
@@ -29,6 +29,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .errors import (
     InvalidArchitecture,
     InvalidInput,
+    MissingDependency,
     NCVerifyError,
     ProblemTooLarge,
     SolverFailed,
@@ -75,6 +76,7 @@ _SUBPACKAGES = (
 __all__ = [
     "InvalidArchitecture",
     "InvalidInput",
+    "MissingDependency",
     "NCVerifyError",
     "ProblemTooLarge",
     "SolverFailed",

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "InvalidArchitecture",
     "InvalidInput",
+    "MissingDependency",
     "NCVerifyError",
     "ProblemTooLarge",
     "SolverFailed",
@@ -53,6 +54,11 @@ class TrainingDiverged(NCVerifyError, RuntimeError):
     def __init__(self, message: str, *, step: int | None = None):
         super().__init__(message)
         self.step = step
+
+
+class MissingDependency(NCVerifyError, ImportError):
+    """An optional dependency is not installed; the message names the extra that brings it
+    (e.g. ``pip install 'ncverify[mnist]'``)."""
 
 
 class InvalidArchitecture(NCVerifyError, TypeError):

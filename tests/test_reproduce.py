@@ -60,7 +60,7 @@ def head_depth(tmp_path_factory):
 # ----------------------------------------------------------------------------- jswm-layers
 def test_layers_writes_every_figure_with_its_data(layers):
     result, out = layers
-    names = {p.name for p in out.iterdir()}
+    names = {p.name for p in out.iterdir() if p.is_file()}
     for stem in ("metrics", "balancedness", "gram"):
         base = f"jswm-layers-digits-{stem}"
         assert f"{base}.png" in names and f"{base}.csv" in names
@@ -68,6 +68,10 @@ def test_layers_writes_every_figure_with_its_data(layers):
     assert "jswm-layers-digits.json" in names
     assert sorted(result.files) == sorted(str(out / n) for n in names)
     assert result.config["depth"] == 9 and result.data["layers"] == [3, 4, 5, 6, 7, 8, 9]
+    # one result file per seed, written as each finished
+    runs = sorted(p.name for p in (out / "runs" / "jswm-layers-digits").iterdir())
+    assert runs == [f"seed{s}.json" for s in range(get_preset("tiny").seeds)]
+    assert result.data["run_files"] == [str(out / "runs" / "jswm-layers-digits" / r) for r in runs]
 
 
 def test_layers_metric_csv_reproduces_the_plotted_numbers(layers):
@@ -208,7 +212,7 @@ def test_progress_bar_draws_only_when_enabled():
     ("kwargs", "match"),
     [
         (dict(preset="huge"), "unknown preset 'huge'; choose one of tiny, small, gpu"),
-        (dict(dataset="mnist"), "unknown dataset 'mnist'; choose one of digits, clusters"),
+        (dict(dataset="cifar"), "unknown dataset 'cifar'; choose one of digits, clusters, mnist"),
         (dict(n_per_class=1), "n_per_class=1; it must be an integer >= 2"),
         (dict(steps=0), "steps=0; it must be a positive integer"),
         (dict(lr=-0.1), "lr=-0.1; it must be a positive finite number"),

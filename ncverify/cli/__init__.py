@@ -1,6 +1,7 @@
 """The ``ncverify`` command (console script ``ncverify = ncverify.cli:main``).
 
-Subcommands ``list``, ``report``, ``check`` (``_main``) and ``reproduce`` (:mod:`.reproduce`).
+Subcommands ``list``, ``report``, ``check`` (``_main``), ``reproduce`` (:mod:`.reproduce`) and
+``sweep`` (:mod:`.sweep`).
 Exit status: 0 no counterexample, 1 counterexample or failed test, 2 usage or configuration
 error, 130 interrupted.
 """

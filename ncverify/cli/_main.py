@@ -31,6 +31,7 @@ from ..pytest_plugin import COMMAND_ENV, PROFILES
 from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 from ._list import add_list
 from .reproduce import add_reproduce
+from .sweep import add_sweep
 
 __all__ = ["SUBCOMMANDS", "CommandError", "main", "run_suite"]
 
@@ -357,6 +358,7 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     add_report,
     add_check,
     add_reproduce,
+    add_sweep,
 ]
 
 

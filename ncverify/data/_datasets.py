@@ -133,20 +133,12 @@ def make_digits_subset(*, seed: int, num_classes: int, samples_per_class: int) -
             f"samples_per_class={n} exceeds {DIGITS_MIN_PER_CLASS}, the size of the smallest "
             "digits class; a balanced subset cannot be that large"
         )
+    from ._sampling import balanced_subset
+
     Xall, yall = _digits()
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    digits = sorted(torch.randperm(10, generator=g)[:K].tolist())
-    rows = []
-    labels = []
-    for label, digit in enumerate(digits):
-        idx = torch.nonzero(yall == digit).flatten()
-        rows.append(idx[torch.randperm(idx.numel(), generator=g)[:n]])
-        labels.append(torch.full((n,), label, dtype=torch.int64))
-    rows_t, y = torch.cat(rows), torch.cat(labels)
-    perm = torch.randperm(K * n, generator=g)
-    rows_t, y = rows_t[perm], y[perm]
+    rows, y, digits = balanced_subset(Xall, yall, seed=seed, num_classes=K, samples_per_class=n)
     desc = (
         f"digits_subset(num_classes={K}, samples_per_class={n}, digits={digits}, seed={seed}; "
         "sklearn load_digits, unit-norm rows)"
     )
-    return Dataset(_unit_rows(Xall[rows_t]), y, K, seed, desc)
+    return Dataset(_unit_rows(Xall[rows]), y, K, seed, desc)

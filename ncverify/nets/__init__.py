@@ -2,6 +2,8 @@
 
 * ``_protocol``: the network protocol and :func:`check_architecture`;
 * ``_pyramidal``: :class:`PyramidalMLP`, the JSWM network family;
+* ``_skip``: :class:`ResidualMLP` and :class:`DenseMLP` (skip connections; outside JSWM's
+  scope, for robustness studies);
 * ``_activations``: activations with a known slope range (:class:`GammaTanh`, ...);
 * ``_assumptions``: JSWM's architecture assumptions measured on a network;
 * ``_loader``: plug-ins (``module:factory`` or the entry-point group
@@ -25,6 +27,7 @@ from ._loader import (
 )
 from ._protocol import ArchitectureInfo, check_architecture, linearity_tolerance
 from ._pyramidal import PyramidalMLP
+from ._skip import DenseMLP, ResidualMLP
 
 __all__ = [
     "ACTIVATIONS",
@@ -33,9 +36,11 @@ __all__ = [
     "ArchitectureAssumption",
     "ArchitectureFactory",
     "ArchitectureInfo",
+    "DenseMLP",
     "GammaTanh",
     "PyramidalMLP",
     "ReLU",
+    "ResidualMLP",
     "Tanh",
     "architecture_assumptions",
     "available_architectures",

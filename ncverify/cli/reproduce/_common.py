@@ -1,9 +1,8 @@
-"""Helpers of the reproductions: presets, step-size schedule, networks, training and per-layer
-measurements (spec §2, §4, §5)."""
+"""Helpers of the reproductions and sweeps: presets, the data and options a study resolves
+once in the parent process, the step-size schedule and the JSON summary (spec §4, §5)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -13,18 +12,22 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidInput
+from ._config import DataSpec
 from ._data import get_preset
 
 LR_DROP_AT = 0.8  # fraction of the steps after which the step size is divided by 10
 LR_DROP_FACTOR = 0.1
+ACTIVATIONS = ("relu", "gamma_tanh")  # names of ncverify.nets
 
 
 @dataclass
 class ReproduceResult:
-    """What a reproduction measured: ``config``, per-figure ``data`` (plain lists, the
-    numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
-    (this process's CPU time: the cost without other processes' load) and the number of
-    ``diverged`` runs (counted, recorded as NaN, left out of means)."""
+    """What a reproduction or sweep measured: ``config``, per-figure ``data`` (plain lists,
+        the numbers that were plotted), the ``files`` written, ``wall_time_s`` and ``cpu_time_s``
+        (of this call: this process and the processes it started; ``config["runs_cpu_time_s"]``
+    sums the CPU time of every run, resumed ones included), the number of ``diverged`` runs
+        (counted, recorded as NaN, left out of means), ``resumed`` runs read back from their files,
+        and the ``command`` that made it."""
 
     experiment: str
     config: dict[str, Any]
@@ -33,21 +36,25 @@ class ReproduceResult:
     wall_time_s: float = 0.0
     cpu_time_s: float = 0.0
     diverged: int = 0
+    resumed: int = 0
+    command: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment,
+            "command": self.command,
             "config": self.config,
             "data": self.data,
             "files": self.files,
             "wall_time_s": self.wall_time_s,
             "cpu_time_s": self.cpu_time_s,
             "diverged": self.diverged,
+            "resumed": self.resumed,
         }
 
 
-# ----------------------------------------------------------------------------- helpers
-def _resolve(preset: str, **overrides) -> dict[str, Any]:
+def resolve(preset: str, **overrides) -> dict[str, Any]:
+    """The preset's fields with the non-``None`` overrides applied, validated."""
     p = get_preset(preset).as_dict()
     for key, value in overrides.items():
         if value is not None:
@@ -57,11 +64,63 @@ def _resolve(preset: str, **overrides) -> dict[str, Any]:
 
         p["device"] = "cuda" if torch.cuda.is_available() else "cpu"
     for key in ("width", "steps", "head_depth_steps", "seeds", "head_depth_seeds"):
-        if not isinstance(p[key], int) or p[key] < 1:
+        if isinstance(p[key], bool) or not isinstance(p[key], int) or p[key] < 1:
             raise InvalidInput(f"{key}={p[key]!r}; it must be a positive integer")
+    fw = p.get("first_width")
+    if fw is not None and (isinstance(fw, bool) or not isinstance(fw, int) or fw < 1):
+        raise InvalidInput(f"first_width={fw!r}; it must be a positive integer")
     if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0 and math.isfinite(p["lr"])):
         raise InvalidInput(f"lr={p['lr']!r}; it must be a positive finite number")
+    if p["activation"] not in ACTIVATIONS:
+        raise InvalidInput(
+            f"activation={p['activation']!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
     return p
+
+
+def data_spec(cfg: dict[str, Any], *, dataset: str, data, X, y, seed: int, scale: str):
+    """The :class:`DataSpec` of a study, loaded once here so that bad data fails before any
+    run starts; returns ``(spec, X, y)`` and records the data's shape in ``cfg``."""
+    from ...data import _arrays  # the fingerprint of user arrays
+
+    if (X is None) != (y is None):
+        raise InvalidInput("pass both X and y (features and labels), or neither")
+    if X is not None and data is not None:
+        raise InvalidInput("pass either arrays X, y or a data file, not both")
+    common = dict(n_per_class=cfg["n_per_class"], seed=seed, scale=scale)
+    if X is not None:
+        Xn, yn = _arrays._check_arrays(X, y)
+        spec = DataSpec(
+            "arrays", arrays=(Xn, yn), fingerprint=_arrays.fingerprint(Xn, yn), **common
+        )
+    elif data is not None:
+        spec = DataSpec("npz", path=str(data), **common)
+    else:
+        spec = DataSpec(
+            dataset,
+            n_per_class=cfg["n_per_class"],
+            seed=seed,
+            num_classes=cfg["cluster_classes"] if dataset == "clusters" else None,
+            cluster_dim=cfg["cluster_dim"],
+            scale=scale,
+        )
+    Xt, yt, ds = spec.load(dtype=cfg["dtype"], device="cpu")
+    if spec.name == "npz":  # recorded, so that --resume notices a changed file
+        spec = DataSpec(
+            "npz",
+            path=str(data),
+            fingerprint=_arrays.fingerprint(Xt.double().numpy(), yt.numpy()),
+            **common,
+        )
+    cfg.update(
+        dataset=spec.label,
+        data=spec.to_json(),
+        data_description=ds.description,
+        num_samples=int(Xt.shape[0]),
+        input_dim=int(Xt.shape[1]),
+        num_classes=int(ds.num_classes),
+    )
+    return spec, Xt, yt
 
 
 def lr_at(step: int, *, lr: float, steps: int) -> float:
@@ -83,33 +142,15 @@ def predicted_decay(record_steps, *, lr: float, weight_decay: float, steps: int)
     return np.asarray(out)
 
 
-def _record_steps(steps: int, records: int) -> list[int]:
+def record_steps(steps: int, records: int) -> list[int]:
     return sorted({round(float(t)) for t in np.linspace(0, steps, max(2, records))})
 
 
-def _negativity(H, sigma) -> float:
-    import torch
+def write_summary(out_dir: Path, basename: str, result: ReproduceResult) -> Path:
+    from ...report import atomic_write
 
-    denom = float(torch.linalg.matrix_norm(H, ord=2))
-    if denom == 0.0:
-        return math.nan
-    return float(torch.linalg.matrix_norm(H - sigma(H), ord=2)) / denom
-
-
-def _normalised_gram(Z, y, num_classes: int) -> np.ndarray:
-    from ...metrics import class_means
-
-    M = class_means(Z, y, num_classes=num_classes).double()
-    G = (M @ M.T).cpu().numpy()
-    scale = float(np.max(np.diag(G)))
-    return G / scale if scale > 0 else G
-
-
-def _write_summary(out_dir: Path, basename: str, result: ReproduceResult) -> Path:
-    path = out_dir / f"{basename}.json"
     text = json.dumps(result.to_json(), indent=1, default=_json_default)
-    path.write_text(text.replace("NaN", "null") + "\n")
-    return path
+    return atomic_write(out_dir / f"{basename}.json", text.replace("NaN", "null") + "\n")
 
 
 def _json_default(obj):
@@ -120,110 +161,24 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def _nan_list(a) -> list:
+def nan_list(a) -> list:
+    a = np.asarray(a, dtype=float)
     return np.where(np.isfinite(a), a, np.nan).tolist()
 
 
-# ----------------------------------------------------------------------------- networks
-def _build_net(cfg, nonlinear: list[int], head: list[int], *, seed: int):
-    import torch
-
-    from ...nets import PyramidalMLP
-
-    return PyramidalMLP(
-        cfg["input_dim"],
-        nonlinear,
-        head,
-        cfg["num_classes"],
-        cfg["activation"],
-        seed=seed,
-        dtype=getattr(torch, cfg["dtype"]),
-        device=cfg["device"],
+def python_command(name: str, kwargs: dict[str, Any]) -> str:
+    """How a Python call is recorded when no command line is given."""
+    shown = ", ".join(
+        f"{k}={'<array>' if k in ('X', 'y') and v is not None else repr(v)}"
+        for k, v in kwargs.items()
     )
+    return f"ncverify.cli.reproduce.{name}({shown})"
 
 
-def _all_weights(net) -> list:
-    """``[W_1, ..., W_L]`` detached (math convention)."""
-    return [W.detach() for W in net.weights()]
-
-
-def _features(net, X) -> list:
-    import torch
-
-    with torch.no_grad():
-        return net.layer_features(X)
-
-
-def _balancedness(W_lower, W_upper) -> float:
-    from ...metrics import balancedness
-
-    return balancedness(W_lower, W_upper)
-
-
-def _eps1(Z_out, y, num_classes: int) -> float:
-    from ...metrics import interpolation_error
-
-    return interpolation_error(Z_out, y, num_classes=num_classes)
-
-
-def _fit(
-    net, X, y, *, cfg, steps: int, weight_decay: float, seed: int, record_steps, on_record, bar
-) -> float | None:
-    """Train ``net`` in place with :func:`ncverify.train.train`, step size ``lr`` then
-    ``0.1·lr`` from ``⌊0.8·steps⌋`` on; ``on_record(t, net)`` after ``t`` steps for each
-    ``t`` in ``record_steps``. Runs as consecutive ``train`` segments split at the record
-    steps and the drop (plain GD has no state beyond the weights, so this is the same
-    trajectory). Returns the largest relative residual of the exact one-step recursion
-    ``D⁺ = (1−ηλ)²D + η²(G_{ℓ+1}ᵀG_{ℓ+1} − G_ℓG_ℓᵀ)`` over the head pairs and steps (spec
-    §4, checked by ``train``; NaN without a head pair), or ``None`` if a segment diverged."""
-    from ...train import train
-
-    drop = int(LR_DROP_AT * steps)
-    bounds = sorted({0, drop, steps, *(t for t in record_steps if 0 <= t <= steps)})
-    wanted = set(record_steps)
-    residual = math.nan
-    for a, b in itertools.pairwise(bounds):
-        if a in wanted and on_record is not None:
-            on_record(a, net)
-        run = train(
-            net,
-            X,
-            y,
-            lr=lr_at(a, lr=cfg["lr"], steps=steps),
-            weight_decay=weight_decay,
-            steps=b - a,
-            seed=seed,
-            device=cfg["device"],
-            dtype=cfg["dtype"],
-            record_every=max(1, b - a),
-            metrics_every=0,
-        )
-        if run.diverged:
-            return None
-        if not math.isnan(run.max_recursion_residual):
-            residual = max(run.max_recursion_residual, 0.0 if math.isnan(residual) else residual)
-        bar.advance(b - a)
-    if steps in wanted and on_record is not None:
-        on_record(steps, net)
-    return residual
-
-
-def _layer_metrics(net, X, y, cfg, layers: list[int]) -> dict[str, list[float]]:
-    """NC1, NC2, pair balancedness and negativity of each layer in ``layers`` (1-based)."""
-    import torch
-
-    from ...metrics import nc1_trace_ratio, nc2_kappa
-
-    feats = _features(net, X)
-    Ws = _all_weights(net)
-    L = len(Ws)
-    out: dict[str, list[float]] = {"nc1": [], "nc2": [], "balancedness": [], "negativity": []}
-    with torch.no_grad():
-        for l in layers:
-            Z = feats[l - 1]
-            Z_prev = X if l == 1 else feats[l - 2]
-            out["nc1"].append(nc1_trace_ratio(Z, y, num_classes=cfg["num_classes"]))
-            out["nc2"].append(nc2_kappa(Z, y, num_classes=cfg["num_classes"]))
-            out["balancedness"].append(_balancedness(Ws[l - 1], Ws[l]) if l < L else math.nan)
-            out["negativity"].append(_negativity(Z_prev @ Ws[l - 1].T, net.activation))
+def stack(results: list[dict], getter, shape: tuple[int, ...]) -> np.ndarray:
+    """``getter(result)`` of each completed run stacked (NaN rows for diverged runs)."""
+    out = np.full((len(results), *shape), np.nan)
+    for i, r in enumerate(results):
+        if r["outcome"] == "completed":
+            out[i] = np.asarray(getter(r), dtype=float)
     return out

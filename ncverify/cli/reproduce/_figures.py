@@ -1,10 +1,15 @@
 """Figures and their data files for the JSWM reproductions (``ncverify reproduce``).
 
 Every figure is written as ``<basename>.png`` with its data beside it as
-``<basename>.csv`` (same basename): one row per plotted point, holding the plotted
-mean and standard deviation *and* the per-seed values they were computed from, so
-a reader can re-plot or re-check every number. Statistics over seeds ignore
-diverged runs (NaN): ``mean = nanmean``, ``std = nanstd`` (population, ``ddof=0``).
+``<basename>.csv`` (same basename): one row per plotted point, holding the arithmetic
+mean and standard deviation, the geometric mean and geometric standard deviation *and*
+the per-seed values they were computed from, so a reader can re-plot or re-check every
+number. Statistics over seeds ignore diverged runs (NaN): ``mean = nanmean``,
+``std = nanstd`` (population, ``ddof=0``); ``geo_mean = exp(mean log x)``,
+``geo_std = exp(std log x)`` (over the positive values). Quantities spanning decades are
+drawn on log axes with bands ``geo_mean ×/÷ geo_std`` (symmetric in log space, never below
+zero); the others (accuracy, negativity) with ``mean ± std``. Labels are matplotlib
+mathtext.
 
 matplotlib is imported lazily with the non-interactive Agg backend.
 """
@@ -13,12 +18,17 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 __all__ = [
+    "METRIC_LABELS",
+    "band",
+    "geo_stats",
+    "log_axis",
     "plot_grams",
     "plot_head_depth",
     "plot_layer_metrics",
@@ -27,16 +37,20 @@ __all__ = [
     "seed_stats",
 ]
 
-_METRIC_LABELS = {
-    "nc1": "NC1  tr Σ_W / tr Σ_B",
-    "nc2": "NC2  κ(class means)",
-    "balancedness": "balancedness  ‖W_{ℓ+1}ᵀW_{ℓ+1} − W_ℓW_ℓᵀ‖_op",
-    "negativity": "negativity  ‖H − σ(H)‖_op / ‖H‖_op",
-    "kappa_WL": "κ(W_L)",
-    "kappa_A_root": "κ(A)^{1/L2}",
-    "accuracy": "training accuracy (argmax of Z_L)",
+METRIC_LABELS = {
+    "nc1": r"NC1  $\mathrm{tr}\,\Sigma_W / \mathrm{tr}\,\Sigma_B$",
+    "nc2": r"NC2  $\kappa(\bar{Z})$ (class means)",
+    "balancedness": r"balancedness  $\|W_{\ell+1}^\top W_{\ell+1} - W_\ell W_\ell^\top\|_{op}$",
+    "negativity": r"negativity  $\|H - \sigma(H)\|_{op} / \|H\|_{op}$",
+    "kappa_WL": r"$\kappa(W_L)$",
+    "kappa_A_root": r"$\kappa(A)^{1/L_2}$",
+    "accuracy": r"training accuracy ($\arg\max$ of $Z_L$)",
+    "eps1": r"$\epsilon_1 = \|Z_L - Y\|_F$",
+    "eps2": r"$\epsilon_2 = \|W_L^\top W_L - W_{L-1} W_{L-1}^\top\|_{op}$",
+    "nc3_mean": r"NC3  mean$_i \cos(z_i, w_{y_i})$",
+    "nc3_worst": r"NC3  min$_i \cos(z_i, w_{y_i})$",
 }
-_LOG_METRICS = {"nc1", "nc2", "balancedness", "kappa_WL", "kappa_A_root"}
+_LOG_METRICS = {"nc1", "nc2", "balancedness", "kappa_WL", "kappa_A_root", "eps1", "eps2"}
 
 
 def _pyplot():
@@ -86,14 +100,77 @@ def _seed_header(num_seeds: int) -> list[str]:
     return [f"seed_{s}" for s in range(num_seeds)]
 
 
-def _band(ax, x, mean, std, *, log: bool, label: str, color=None, marker="o", linestyle="-"):
-    lo = mean - std
+def geo_stats(values: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(geometric mean, geometric std factor) over seeds along ``axis``: ``exp`` of the mean
+    and std of ``log x`` over the finite positive values (NaN where there is none)."""
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values) & (values > 0)
+    logs = np.log(np.where(ok, values, 1.0))
+    count = ok.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, logs, 0.0).sum(axis=axis) / count
+        dev = np.where(ok, logs - np.expand_dims(mean, axis), 0.0)
+        std = np.sqrt((dev**2).sum(axis=axis) / count)
+    return np.exp(mean), np.exp(std)
+
+
+def log_axis(ax, axis: str = "y") -> None:
+    """Log scale with ticks chosen for the data already drawn: under half a decade, about six
+    plainly labelled ticks (``%g``); under a decade, every 1…9 × 10^k labelled; under about
+    two decades, the decades and 2, 3, 5 × 10^k; wider, the decades ``10^k`` only."""
+    from matplotlib.ticker import (
+        FuncFormatter,
+        LogFormatterSciNotation,
+        LogLocator,
+        MaxNLocator,
+        NullFormatter,
+    )
+
+    getattr(ax, f"set_{axis}scale")("log")
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    lo, hi = sorted(ax.get_ylim() if axis == "y" else ax.get_xlim())
+    span = float(np.log10(hi / lo)) if lo > 0 else np.inf
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    minor = LogLocator(base=10, subs=np.arange(2.0, 10.0), numticks=12)
+    if span < 0.5:
+        target.set_major_locator(MaxNLocator(nbins=6))
+        target.set_major_formatter(plain)
+        target.set_minor_locator(minor)
+        target.set_minor_formatter(NullFormatter())
+    else:
+        target.set_major_locator(LogLocator(base=10, numticks=12))
+        target.set_minor_locator(minor)
+        if span < 2.2:
+
+            def some(v, _):
+                mantissa = round(v / 10 ** np.floor(np.log10(v) + 1e-9))
+                return f"{v:g}" if span < 1 or mantissa in (2, 3, 5) else ""
+
+            target.set_major_formatter(plain)
+            target.set_minor_formatter(FuncFormatter(some))
+        else:
+            target.set_major_formatter(LogFormatterSciNotation())
+            target.set_minor_formatter(NullFormatter())
+    ax.tick_params(axis=axis, which="minor", labelsize=6)
+
+
+def band(
+    ax, x, values, *, log: bool, axis: int = 0, label: str, color=None, marker="o", linestyle="-"
+):
+    """Plot the seeds' centre and band along ``axis`` of ``values``: geometric mean ×/÷
+    geometric std on a log axis, mean ± std otherwise. Returns the line."""
     if log:
-        lo = np.where(lo > 0, lo, mean / 10.0)
+        centre, factor = geo_stats(values, axis=axis)
+        lo, hi = centre / factor, centre * factor
+    else:
+        centre, spread = seed_stats(values, axis=axis)
+        lo, hi = centre - spread, centre + spread
+    x = np.asarray(x)
+    # NaN (undefined or diverged) leaves a gap instead of joining its neighbours
     line = ax.plot(
-        x, mean, marker=marker, linestyle=linestyle, label=label, color=color, markersize=4
+        x, centre, marker=marker, linestyle=linestyle, label=label, color=color, markersize=4
     )[0]
-    ax.fill_between(x, lo, mean + std, alpha=0.2, color=line.get_color())
+    ax.fill_between(x, lo, hi, alpha=0.2, color=line.get_color(), lw=0)
     return line
 
 
@@ -102,6 +179,23 @@ def _save(fig, out_dir: Path, basename: str) -> Path:
     fig.savefig(png, dpi=110, bbox_inches="tight")
     _pyplot().close(fig)
     return png
+
+
+def _stat_cells(vals) -> list[float]:
+    """``mean, std, geo_mean, geo_std`` of one point's per-seed values."""
+    vals = np.asarray(vals, dtype=float)[:, None]
+    mean, std = seed_stats(vals)
+    gmean, gstd = geo_stats(vals)
+    return [float(mean[0]), float(std[0]), float(gmean[0]), float(gstd[0])]
+
+
+_STATS = ["mean", "std", "geo_mean", "geo_std"]
+
+
+def _is_log(name: str, vals) -> bool:
+    vals = np.asarray(vals, dtype=float)
+    finite = vals[np.isfinite(vals)]
+    return name in _LOG_METRICS and finite.size > 0 and bool(np.all(finite > 0))
 
 
 def plot_layer_metrics(
@@ -113,11 +207,11 @@ def plot_layer_metrics(
     first_linear: int,
     title: str,
 ) -> tuple[Path, Path]:
-    """Per-layer metrics against layer index, mean ± 1 std over seeds.
+    """Per-layer metrics against layer index over seeds (bands: module docstring).
 
     ``metrics[name]`` has shape (seeds, layers); columns follow ``layer_index``.
     Layers ``>= first_linear`` are the linear head (shaded). CSV columns:
-    ``metric, layer, mean, std, seed_0, ...``.
+    ``metric, layer, mean, std, geo_mean, geo_std, seed_0, ...``.
     """
     out_dir = Path(out_dir)
     plt = _pyplot()
@@ -128,28 +222,25 @@ def plot_layer_metrics(
     num_seeds = next(iter(metrics.values())).shape[0]
     for ax, name in zip(axes[0], names, strict=True):
         vals = np.asarray(metrics[name], dtype=float)
-        mean, std = seed_stats(vals)
         for j, layer in enumerate(layer_index):
-            rows.append(
-                [name, int(layer), float(mean[j]), float(std[j]), *(float(v) for v in vals[:, j])]
-            )
-        ok = np.isfinite(mean)
-        log = name in _LOG_METRICS and bool(np.all(mean[ok] > 0))
-        _band(ax, x[ok], mean[ok], std[ok], log=log, label="mean ± 1 std over seeds")
+            rows.append([name, int(layer), *_stat_cells(vals[:, j]), *map(float, vals[:, j])])
+        log = _is_log(name, vals)
+        label = "geometric mean ×/÷ geometric std" if log else "mean ± 1 std over seeds"
+        band(ax, x, vals, log=log, label=label)
         if log:
-            ax.set_yscale("log")
+            log_axis(ax)
         ax.axvspan(
             first_linear - 0.5, x.max() + 0.5, color="0.85", alpha=0.5, lw=0, label="linear head"
         )
         ax.set_xticks(x)
-        ax.set_xlabel("layer ℓ")
-        ax.set_title(_METRIC_LABELS.get(name, name), fontsize=9)
-    axes[0][0].legend(fontsize=8, loc="best")
+        ax.set_xlabel(r"layer $\ell$")
+        ax.set_title(METRIC_LABELS.get(name, name), fontsize=9)
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     png = _save(fig, out_dir, basename)
     csv_path = out_dir / f"{basename}.csv"
-    _write_csv(csv_path, ["metric", "layer", "mean", "std", *_seed_header(num_seeds)], rows)
+    _write_csv(csv_path, ["metric", "layer", *_STATS, *_seed_header(num_seeds)], rows)
     return png, csv_path
 
 
@@ -164,34 +255,33 @@ def plot_pair_balancedness(
     predicted: np.ndarray,
     title: str,
 ) -> tuple[Path, Path]:
-    """Balancedness of each consecutive pair against step (log scale).
+    """Balancedness of each consecutive pair against step (log scale, geometric bands).
 
     ``values`` (seeds, records, pairs); ``predicted`` (records, pairs): the
     weight-decay prediction ``ε(0) ∏_s (1 − η_s λ)²`` drawn dashed over the linear
-    pairs. CSV columns: ``pair, linear, step, mean, std, predicted, seed_0, ...``.
+    pairs. CSV columns: ``pair, linear, step, mean, std, geo_mean, geo_std, predicted,
+    seed_0, ...``.
     """
     out_dir = Path(out_dir)
     plt = _pyplot()
     values = np.asarray(values, dtype=float)
     steps = np.asarray(steps)
-    mean, std = seed_stats(values)  # (records, pairs)
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(7.0, 4.6))
     cmap = plt.get_cmap("viridis")
     rows = []
     num_pairs = len(pair_index)
     for j, pair in enumerate(pair_index):
         color = cmap(j / max(1, num_pairs - 1))
         kind = "linear" if linear[j] else "nonlinear"
-        _band(
+        band(
             ax,
             steps,
-            mean[:, j],
-            std[:, j],
+            values[:, :, j],
             log=True,
             color=color,
             marker=None,
             linestyle="-" if linear[j] else ":",
-            label=f"(W_{pair}, W_{pair + 1}) {kind}",
+            label=rf"$(W_{{{pair}}}, W_{{{pair + 1}}})$ {kind}",
         )
         if linear[j]:
             ax.plot(steps, predicted[:, j], linestyle="--", color=color, linewidth=1.0)
@@ -201,24 +291,25 @@ def plot_pair_balancedness(
                     int(pair),
                     int(bool(linear[j])),
                     int(step),
-                    float(mean[t, j]),
-                    float(std[t, j]),
+                    *_stat_cells(values[:, t, j]),
                     float(predicted[t, j]),
-                    *(float(v) for v in values[:, t, j]),
+                    *map(float, values[:, t, j]),
                 ]
             )
-    ax.plot([], [], "k--", linewidth=1.0, label="prediction ε(0)·∏(1−η_sλ)²")
-    ax.set_yscale("log")
-    ax.set_xlabel("gradient step t")
-    ax.set_ylabel("‖W_{ℓ+1}ᵀW_{ℓ+1} − W_ℓW_ℓᵀ‖_op")
+    ax.plot(
+        [], [], "k--", linewidth=1.0, label=r"prediction $\epsilon(0)\prod_s(1-\eta_s\lambda)^2$"
+    )
+    log_axis(ax)
+    ax.set_xlabel(r"gradient step $t$")
+    ax.set_ylabel(r"$\|W_{\ell+1}^\top W_{\ell+1} - W_\ell W_\ell^\top\|_{op}$")
     ax.legend(fontsize=7, loc="lower left")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=9)
     fig.tight_layout()
     png = _save(fig, out_dir, basename)
     csv_path = out_dir / f"{basename}.csv"
     _write_csv(
         csv_path,
-        ["pair", "linear", "step", "mean", "std", "predicted", *_seed_header(values.shape[0])],
+        ["pair", "linear", "step", *_STATS, "predicted", *_seed_header(values.shape[0])],
         rows,
     )
     return png, csv_path
@@ -234,71 +325,71 @@ def plot_head_depth(
     title: str,
 ) -> tuple[Path, Path]:
     """NC1, NC2 and κ(W_L) with κ(A)^{1/L2} overlaid, against head depth L2, and the
-    training accuracy (a run that leaves classes unfitted has meaningless NC2).
+    training accuracy (a run that leaves classes unfitted has meaningless NC2): one row of
+    panels per weight decay, each with its own y-range (their scales can differ by decades).
 
     ``metrics[name]`` has shape (weight decays, depths, seeds) for names
     ``nc1``, ``nc2``, ``kappa_WL``, ``kappa_A_root``, ``accuracy``. CSV columns:
-    ``metric, weight_decay, head_depth, mean, std, seed_0, ...``.
+    ``metric, weight_decay, head_depth, mean, std, geo_mean, geo_std, seed_0, ...``.
     """
     out_dir = Path(out_dir)
     plt = _pyplot()
     x = np.asarray(head_depths)
-    fig, axes = plt.subplots(1, 4, figsize=(16.5, 3.6))
+    n = len(weight_decays)
+    fig, axes = plt.subplots(n, 4, figsize=(16.5, 3.3 * n), squeeze=False)
     rows = []
     num_seeds = next(iter(metrics.values())).shape[2]
-    stats = {}
     for name, vals in metrics.items():
         vals = np.asarray(vals, dtype=float)
-        mean, std = seed_stats(vals, axis=2)
-        stats[name] = (mean, std)
         for i, wd in enumerate(weight_decays):
             for j, depth in enumerate(head_depths):
                 rows.append(
-                    [
-                        name,
-                        float(wd),
-                        int(depth),
-                        float(mean[i, j]),
-                        float(std[i, j]),
-                        *(float(v) for v in vals[i, j]),
-                    ]
+                    [name, float(wd), int(depth), *_stat_cells(vals[i, j]), *map(float, vals[i, j])]
                 )
-    panels = [("nc1", axes[0]), ("nc2", axes[1]), ("kappa_WL", axes[2]), ("accuracy", axes[3])]
+    names = ("nc1", "nc2", "kappa_WL", "accuracy")
     for i, wd in enumerate(weight_decays):
-        for name, ax in panels:
-            mean, std = stats[name]
-            _band(
-                ax, x, mean[i], std[i], log=name != "accuracy", label=f"λ = {wd:g}", color=f"C{i}"
+        for ax, name in zip(axes[i], names, strict=True):
+            vals = np.asarray(metrics[name], dtype=float)[i]
+            log = name != "accuracy"
+            band(
+                ax,
+                x,
+                vals,
+                axis=1,
+                log=log,
+                color=f"C{i}",
+                label=METRIC_LABELS[name] if name == "kappa_WL" else rf"$\lambda$ = {wd:g}",
             )
-        mean, _ = stats["kappa_A_root"]
-        axes[2].plot(
-            x, mean[i], linestyle="--", marker="x", color=f"C{i}", label=f"κ(A)^(1/L2), λ = {wd:g}"
-        )
-        mean, _ = stats["kappa_A_root"]
-        axes[1].plot(
-            x,
-            mean[i],
-            linestyle="--",
-            marker="x",
-            color=f"C{i}",
-            alpha=0.6,
-            label=f"κ(A)^(1/L2), λ = {wd:g}",
-        )
-    for name, ax in panels:
-        ax.set_yscale("linear" if name == "accuracy" else "log")
-        ax.set_xticks(x)
-        ax.set_xlabel("linear head depth L2")
-        ax.set_title(
-            _METRIC_LABELS[name] + ("  of Z_{L−1}" if name in ("nc1", "nc2") else ""), fontsize=9
-        )
-        ax.legend(fontsize=7)
+            if name in ("nc2", "kappa_WL"):
+                root, _ = geo_stats(np.asarray(metrics["kappa_A_root"], dtype=float)[i], axis=1)
+                ax.plot(
+                    x,
+                    root,
+                    linestyle="--",
+                    marker="x",
+                    color="k",
+                    alpha=0.7,
+                    label=r"$\kappa(A)^{1/L_2}$",
+                )
+            if log:
+                log_axis(ax)
+            else:
+                ax.set_ylim(
+                    min(0.0, float(np.nanmin(vals)) - 0.05) if np.isfinite(vals).any() else 0.0,
+                    1.05,
+                )
+            ax.set_xticks(x)
+            ax.set_xlabel(r"linear head depth $L_2$")
+            of = r" of $Z_{L-1}$" if name in ("nc1", "nc2") else ""
+            ax.set_title(rf"$\lambda$ = {wd:g}: " + METRIC_LABELS[name] + of, fontsize=9)
+            ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     png = _save(fig, out_dir, basename)
     csv_path = out_dir / f"{basename}.csv"
     _write_csv(
         csv_path,
-        ["metric", "weight_decay", "head_depth", "mean", "std", *_seed_header(num_seeds)],
+        ["metric", "weight_decay", "head_depth", *_STATS, *_seed_header(num_seeds)],
         rows,
     )
     return png, csv_path
@@ -321,7 +412,7 @@ def plot_grams(
     for ax, (label, G) in zip(axes[0], grams, strict=True):
         G = np.asarray(G, dtype=float)
         image = ax.imshow(G, vmin=-1.0, vmax=1.0, cmap="RdBu_r")
-        ax.set_title(label, fontsize=8)
+        ax.set_title(re.sub(r"Z_(\d+)", r"$Z_{\1}$", label), fontsize=8)
         ax.set_xticks([])
         ax.set_yticks([])
         for r in range(G.shape[0]):

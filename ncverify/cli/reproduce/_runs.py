@@ -1,21 +1,25 @@
 """``ncverify reproduce``: JSWM's MLP experiments at small scale, with figures.
 
 Two experiments from Jacot, Súkeník, Wang, Mondelli (ICLR 2025, arXiv 2410.04887;
-spec §5), trained with full-batch gradient descent on the MSE loss with weight decay
-(spec §1 normalisation), the step size dropped ×0.1 after 80% of the steps:
+spec §5), trained by gradient descent on the MSE loss with weight decay (spec §1
+normalisation), the step size dropped ×0.1 after 80% of the steps; full batch by default
+(the theorems' setting), mini-batch SGD with ``batch_size``:
 
 - :func:`jswm_layers` — a 9-layer MLP (5 nonlinear bias-free layers, then a 4-layer
-  bias-free linear head); for the last 7 layers, per-layer NC1 (trace ratio), NC2
-  (κ of the class means), balancedness of the pair (W_ℓ, W_{ℓ+1}) and negativity
-  ``‖H_ℓ − σ(H_ℓ)‖_op / ‖H_ℓ‖_op`` of the layer's pre-activation ``H_ℓ = Z_{ℓ−1}W_ℓᵀ``
-  (for a linear layer: how much σ *would* change it), mean ± 1 std over seeds; the
-  balancedness of every pair against step with the weight-decay prediction
-  ``ε(0)·∏_s(1 − η_sλ)²`` (spec §4) overlaid; Gram matrices of the head's class means.
+  bias-free linear head; both counts are options); for the last 7 layers, per-layer NC1
+  (trace ratio), NC2 (κ of the class means), balancedness ε2 of the pair (W_ℓ, W_{ℓ+1}) and
+  negativity ``‖H_ℓ − σ(H_ℓ)‖_op / ‖H_ℓ‖_op`` of the pre-activation ``H_ℓ = Z_{ℓ−1}W_ℓᵀ``;
+  the balancedness of every pair against step with the weight-decay prediction
+  ``ε(0)·∏_s(1 − η_sλ)²`` (spec §4) overlaid; Gram matrices of the head's class means;
+  accuracy and ε1 of every seed.
 - :func:`jswm_head_depth` — 5 nonlinear layers plus a linear head of depth L2 = 1…5,
-  for two weight decays; NC1 and NC2 of the penultimate features ``Z_{L−1}``, κ(W_L)
-  and ``κ(A)^{1/L2}`` (A the head's product; equal when the head is balanced, spec §3).
+  for two weight decays; NC1 and NC2 of the penultimate features ``Z_{L−1}``, κ(W_L),
+  ``κ(A)^{1/L2}`` (A the head's product; equal when the head is balanced, spec §3),
+  accuracy, ε1 and ε2.
 
-Each writes PNG figures with CSV data of the same basename plus a JSON summary into
+Every seed is one :class:`RunConfig` executed by :func:`run_configs` (its result written
+to ``<out>/runs/<basename>/<key>.json`` when it finishes; ``resume`` and ``jobs``). Each
+experiment writes PNG figures with CSV data of the same basename plus a JSON summary into
 ``out_dir`` (default ``reports/figures``, where ``ncverify report reports`` looks).
 """
 
@@ -29,27 +33,26 @@ import numpy as np
 
 from ...errors import InvalidInput
 from ._common import (
+    ACTIVATIONS,
     LR_DROP_AT,
-    LR_DROP_FACTOR,
     ReproduceResult,
-    _all_weights,
-    _balancedness,
-    _build_net,
-    _eps1,
-    _features,
-    _fit,
-    _layer_metrics,
-    _nan_list,
-    _normalised_gram,
-    _record_steps,
-    _resolve,
-    _write_summary,
+    data_spec,
     lr_at,
+    nan_list,
     predicted_decay,
+    python_command,
+    record_steps,
+    resolve,
+    stack,
+    write_summary,
 )
-from ._data import DATASETS, Progress, load_dataset
+from ._config import NetSpec, RunConfig, TrainSpec
+from ._data import Progress
+from ._executor import run_configs
 
 __all__ = [
+    "ACTIVATIONS",
+    "DEFAULT_OUT",
     "LR_DROP_AT",
     "ReproduceResult",
     "jswm_head_depth",
@@ -64,189 +67,198 @@ HEAD_DEPTH_WEIGHT_DECAYS = (0.001, 0.004)  # JSWM head-depth figure
 NUM_NONLINEAR = 5
 LAYERS_HEAD_DEPTH = 4  # 5 + 4 = 9 layers
 SHOWN_LAYERS = 7  # the last 7 layers are shown
-ACTIVATIONS = ("relu", "gamma_tanh")  # names of ncverify.nets
 
 
-# ----------------------------------------------------------------------------- experiments
-class _CpuThreads:
-    """On CPU, run torch single-threaded for the duration (restored afterwards).
-
-    The tiny matrices here gain nothing from intra-op threads, and on a shared 2-core
-    machine two spinning threads made each step 10–40× slower (measured: 1.3 ms vs
-    13–53 ms per step of a 9-layer width-16 MLP under load).
-    """
-
-    def __init__(self, device: str):
-        self.active = not str(device).startswith("cuda")
-
-    def __enter__(self):
-        import torch
-
-        self.previous = torch.get_num_threads()
-        if self.active:
-            torch.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        import torch
-
-        torch.set_num_threads(self.previous)
-        return False
+def _positive(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{name}={value!r}; it must be a positive integer")
+    return value
 
 
-def _setup(preset, dataset, overrides, *, seed):
-    import torch
+def setup(name, local: dict, steps_key: str, seeds_key: str):
+    """Resolve a study's options once (the preset, the data): ``(cfg, spec)``.
 
-    cfg = _resolve(preset, **overrides)
-    if dataset not in DATASETS:
-        raise InvalidInput(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    if cfg["activation"] not in ACTIVATIONS:
-        raise InvalidInput(
-            f"activation={cfg['activation']!r}; choose one of {', '.join(ACTIVATIONS)}"
-        )
-    X, y = load_dataset(
-        dataset,
-        n_per_class=cfg["n_per_class"],
-        seed=seed,
+    ``local``: the keyword arguments of the public function (``locals()``)."""
+    t0 = (time.monotonic(), _cpu_now())
+    cfg = resolve(
+        local["preset"],
+        width=local["width"],
+        first_width=local["first_width"],
+        n_per_class=local["n_per_class"],
+        lr=local["lr"],
+        device=local["device"],
+        activation=local["activation"],
+        dtype=local["dtype"],
+        **{steps_key: local["steps"], seeds_key: local["seeds"]},
+    )
+    spec, _, _ = data_spec(
+        cfg,
+        dataset=local["dataset"],
+        data=local["data"],
+        X=local["X"],
+        y=local["y"],
+        seed=local["seed"],
+        scale=local["scale"],
+    )
+    cfg["num_nonlinear"] = _positive(local["num_nonlinear"], "num_nonlinear")
+    b = local["batch_size"]
+    cfg["batch_size"] = b
+    cfg["jobs"] = local["jobs"]
+    cfg["command"] = local["command"] or python_command(
+        name, {k: v for k, v in local.items() if k not in ("progress", "command")}
+    )
+    cfg["_t0"] = t0
+    return cfg, spec
+
+
+def widths(cfg, head_depth: int) -> tuple[list[int], list[int]]:
+    """Pyramidal widths: the first layer ``first_width`` when given (as given, even if that
+    breaks JSWM's Assumption 4.1), else ``max(width, N)``; then ``width``."""
+    w = cfg["width"]
+    n1 = cfg["first_width"] or max(w, cfg["num_samples"])
+    return [n1] + [w] * (cfg["num_nonlinear"] - 1), [w] * (head_depth - 1)
+
+
+def train_spec(cfg, *, weight_decay: float, steps: int) -> TrainSpec:
+    return TrainSpec(
+        lr=cfg["lr"],
+        weight_decay=weight_decay,
+        steps=steps,
+        batch_size=cfg["batch_size"],
         dtype=cfg["dtype"],
         device=cfg["device"],
-        cluster_dim=cfg["cluster_dim"],
-        cluster_classes=cfg["cluster_classes"],
-    )
-    cfg.update(
-        dataset=dataset,
-        seed=seed,
-        num_samples=int(X.shape[0]),
-        input_dim=int(X.shape[1]),
-        num_classes=int(y.max()) + 1,
         lr_drop_at=LR_DROP_AT,
-        lr_drop_factor=LR_DROP_FACTOR,
-        torch_version=torch.__version__,
     )
-    return cfg, X, y
 
 
-def _widths(cfg, head_depth: int) -> tuple[list[int], list[int]]:
-    w = cfg["width"]
-    first = cfg["first_width"] or max(w, cfg["num_samples"])
-    nonlinear = [max(first, w)] + [w] * (NUM_NONLINEAR - 1)
-    return nonlinear, [w] * (head_depth - 1)
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its finished child processes (parallel runs)."""
+    try:
+        import resource
+
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+    except (ImportError, OSError):  # not on every platform
+        return time.process_time()
 
 
+def finish(result: ReproduceResult, cfg, results, out: Path, base: str, files) -> ReproduceResult:
+    t0 = cfg.pop("_t0")
+    result.command = cfg["command"]
+    result.wall_time_s = time.monotonic() - t0[0]
+    result.cpu_time_s = _cpu_now() - t0[1]
+    cfg["runs_cpu_time_s"] = sum(r["cpu_time_s"] for r in results)
+    result.files = [str(f) for f in files] + [str(out / f"{base}.json")]
+    write_summary(out, base, result)
+    return result
+
+
+# ----------------------------------------------------------------------------- jswm-layers
 def jswm_layers(
     *,
     preset: str = "small",
     dataset: str = "digits",
+    data: str | Path | None = None,
+    X=None,
+    y=None,
     width: int | None = None,
+    first_width: int | None = None,
     n_per_class: int | None = None,
     steps: int | None = None,
     seeds: int | None = None,
     seed: int = 0,
     lr: float | None = None,
+    weight_decay: float = LAYERS_WEIGHT_DECAY,
+    num_nonlinear: int = NUM_NONLINEAR,
+    head_depth: int = LAYERS_HEAD_DEPTH,
     activation: str = "relu",
+    dtype: str | None = None,
+    batch_size: int | None = None,
     device: str | None = None,
+    scale: str = "unit",
     out_dir: str | Path = DEFAULT_OUT,
+    jobs: int = 1,
+    resume: bool = False,
     progress: bool | None = None,
+    command: str | None = None,
 ) -> ReproduceResult:
-    """JSWM Figure 1 at small scale: per-layer metrics of the last 7 layers of a 9-layer
-    MLP (5 nonlinear + 4 linear) trained with weight decay 0.0018, over ``seeds`` runs.
+    """JSWM Figure 1 at small scale: per-layer metrics of the last 7 layers of an MLP of
+    ``num_nonlinear`` nonlinear + ``head_depth`` linear layers trained with weight decay
+    ``weight_decay``, over ``seeds`` runs (seeds ``seed, seed+1, …``; the data is drawn with
+    ``seed``). Data: ``dataset`` (``digits``, ``clusters``, ``mnist``), a ``.npz`` file
+    ``data`` or arrays ``X, y``.
 
-    Writes ``jswm-layers-<dataset>-{metrics,balancedness,gram}.{png,csv}`` and
-    ``jswm-layers-<dataset>.json``. ``progress=None``: a bar when stderr is a TTY.
+    Writes ``jswm-layers-<data>-{metrics,balancedness,gram}.{png,csv}``,
+    ``jswm-layers-<data>.json`` and one file per seed under ``runs/``.
+    ``progress=None``: a bar when stderr is a TTY.
     """
-
-    t0 = (time.monotonic(), time.process_time())
-    cfg, X, y = _setup(
-        preset,
-        dataset,
-        dict(
-            width=width,
-            n_per_class=n_per_class,
-            steps=steps,
-            seeds=seeds,
-            lr=lr,
-            device=device,
-            activation=activation,
-        ),
-        seed=seed,
-    )
-    with _CpuThreads(cfg["device"]):
-        return _layers_run(
-            cfg, X, y, t0=t0, seed=seed, dataset=dataset, out_dir=out_dir, progress=progress
-        )
-
-
-def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> ReproduceResult:
+    cfg, spec = setup("jswm_layers", dict(locals()), "steps", "seeds")
+    L2 = _positive(head_depth, "head_depth")
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise InvalidInput(f"weight_decay={weight_decay!r}; it must be finite and >= 0")
     from . import _figures
 
-    cfg["weight_decay"] = wd = LAYERS_WEIGHT_DECAY
-    L = NUM_NONLINEAR + LAYERS_HEAD_DEPTH
-    shown = list(range(L - SHOWN_LAYERS + 1, L + 1))  # layer indices 3..9
-    pairs = shown[:-1]  # pair (W_l, W_{l+1}) for l = 3..8
-    cfg.update(
-        depth=L, num_nonlinear=NUM_NONLINEAR, head_depth=LAYERS_HEAD_DEPTH, layers_shown=shown
-    )
-    rec = _record_steps(cfg["steps"], cfg["records"])
-    names = ("nc1", "nc2", "balancedness", "negativity")
-    per_layer = {m: np.full((cfg["seeds"], len(shown)), np.nan) for m in names}
-    traj = np.full((cfg["seeds"], len(rec), len(pairs)), np.nan)
-    residuals = np.full(cfg["seeds"], np.nan)
-    grams: list[tuple[str, np.ndarray]] = []
-    diverged = 0
-    bar = Progress(cfg["seeds"] * cfg["steps"], "jswm-layers", enabled=progress)
-    for s in range(cfg["seeds"]):
-        nonlinear, head = _widths(cfg, LAYERS_HEAD_DEPTH)
-        net = _build_net(cfg, nonlinear, head, seed=seed + s)
-
-        def on_record(t, net, s=s):
-            Ws = _all_weights(net)
-            traj[s, rec.index(t)] = [_balancedness(Ws[l - 1], Ws[l]) for l in pairs]
-
-        residual = _fit(
-            net,
-            X,
-            y,
-            cfg=cfg,
-            steps=cfg["steps"],
-            weight_decay=wd,
-            seed=seed + s,
+    cfg["weight_decay"] = wd = float(weight_decay)
+    L = cfg["num_nonlinear"] + L2
+    shown = list(range(max(1, L - SHOWN_LAYERS + 1), L + 1))
+    pairs = shown[:-1]
+    first_linear = cfg["num_nonlinear"] + 1
+    cfg.update(depth=L, head_depth=L2, layers_shown=shown)
+    rec = record_steps(cfg["steps"], cfg["records"])
+    nonlinear, head = widths(cfg, L2)
+    cfg.update(widths=nonlinear, head_widths=head)
+    configs = [
+        RunConfig(
+            "jswm-layers",
+            f"seed{seed + s}",
+            seed + s,
+            spec,
+            NetSpec("pyramidal", nonlinear, head, cfg["activation"]),
+            train_spec(cfg, weight_decay=wd, steps=cfg["steps"]),
             record_steps=rec,
-            on_record=on_record,
-            bar=bar,
+            grams=True,
         )
-        if residual is None:
-            diverged += 1
-            traj[s] = np.nan  # a diverged run is left out entirely
-            continue
-        residuals[s] = residual
-        values = _layer_metrics(net, X, y, cfg, shown)
-        for m in names:
-            per_layer[m][s] = values[m]
-        if not grams:
-            feats = _features(net, X)
-            first_head = NUM_NONLINEAR  # Z_{L1} is the head's input
-            grams = [
-                (
-                    f"Z_{l} (input of head)" if l == first_head else f"Z_{l}",
-                    _normalised_gram(feats[l - 1], y, cfg["num_classes"]),
-                )
-                for l in range(first_head, L + 1)
-            ]
-    bar.close()
-    decay = predicted_decay(rec, lr=cfg["lr"], weight_decay=wd, steps=cfg["steps"])
-    eps0 = (
-        np.nanmean(traj[:, 0, :], axis=0)
-        if np.isfinite(traj[:, 0, :]).any()
-        else np.full(len(pairs), np.nan)
-    )
-    predicted = decay[:, None] * eps0[None, :]
-    linear = [l > NUM_NONLINEAR for l in pairs]  # both W_l and W_{l+1} in the head
+        for s in range(cfg["seeds"])
+    ]
     out = Path(out_dir)
+    base = f"jswm-layers-{spec.label}"
+    bar = Progress(cfg["seeds"] * cfg["steps"], "jswm-layers", enabled=progress)
+    results, resumed = run_configs(
+        configs, out / "runs" / base, jobs=jobs, resume=resume, progress=bar
+    )
+    bar.close()
+
+    names = ("nc1", "nc2", "balancedness", "negativity")
+    per_layer = {
+        m: stack(
+            results,
+            lambda r, m=m: [r["final"]["per_layer"][m][l - 1] for l in shown],
+            (len(shown),),
+        )
+        for m in names
+    }
+    traj = stack(
+        results,
+        lambda r: [[p[l - 1] for l in pairs] for p in r["trajectory"]["pairs"]],
+        (len(rec), len(pairs)),
+    )
+    scalars = {
+        k: stack(results, lambda r, k=k: r["final"][k], ())
+        for k in ("accuracy", "eps1", "eps2", "nc3_mean", "nc3_worst")
+    }
+    residuals = stack(results, lambda r: r["recursion_residual"], ())
+    done = [r for r in results if r["outcome"] == "completed"]
+    grams = [(label, np.asarray(G)) for label, G in done[0]["final"]["grams"]] if done else []
+    decay = predicted_decay(rec, lr=cfg["lr"], weight_decay=wd, steps=cfg["steps"])
+    finite0 = np.isfinite(traj[:, 0, :]).any()
+    eps0 = np.nanmean(traj[:, 0, :], axis=0) if finite0 else np.full(len(pairs), np.nan)
+    predicted = decay[:, None] * eps0[None, :]
+    linear = [l >= first_linear for l in pairs]
     out.mkdir(parents=True, exist_ok=True)
-    base = f"jswm-layers-{dataset}"
+    sgd = f", SGD batch {cfg['batch_size']}" if cfg["batch_size"] else ""
     tag = (
-        f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
-        f"λ={wd:g}, η={cfg['lr']:g}, {cfg['steps']} steps, {cfg['seeds']} seeds"
+        f"{spec.label}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
+        f"λ={wd:g}, η={cfg['lr']:g}, {cfg['steps']} steps{sgd}, {cfg['seeds']} seeds"
     )
     files = []
     files += _figures.plot_layer_metrics(
@@ -254,9 +266,9 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
         f"{base}-metrics",
         layer_index=shown,
         metrics=per_layer,
-        first_linear=NUM_NONLINEAR + 1,
-        title=f"last {SHOWN_LAYERS} layers of a {L}-layer MLP "
-        f"({NUM_NONLINEAR} nonlinear + {LAYERS_HEAD_DEPTH} linear), mean ± 1 std\n{tag}",
+        first_linear=first_linear,
+        title=f"last {len(shown)} layers of a {L}-layer MLP ({cfg['num_nonlinear']} nonlinear"
+        f" + {L2} linear), geometric mean ×/÷ geometric std\n{tag}",
     )
     files += _figures.plot_pair_balancedness(
         out,
@@ -266,110 +278,118 @@ def _layers_run(cfg, X, y, *, t0, seed, dataset, out_dir, progress) -> Reproduce
         pair_index=pairs,
         linear=linear,
         predicted=predicted,
-        title=f"balancedness during training, mean ± 1 std\n{tag}",
+        title=f"balancedness during training, geometric mean ×/÷ geometric std\n{tag}",
     )
     if grams:
         files += _figures.plot_grams(
             out,
             f"{base}-gram",
             grams=grams,
-            title=f"G/max diag G of the head's class means (seed {seed})\n{tag}",
+            title=r"$G / \max\,\mathrm{diag}\,G$ of the head's class means "
+            f"(seed {seed})\n{tag}",
         )
     result = ReproduceResult(
         experiment="jswm-layers",
         config=cfg,
-        diverged=diverged,
+        diverged=len(results) - len(done),
+        resumed=resumed,
         data={
             "layers": shown,
-            "first_linear_layer": NUM_NONLINEAR + 1,
-            "per_layer": {m: _nan_list(v) for m, v in per_layer.items()},
+            "first_linear_layer": first_linear,
+            "per_layer": {m: nan_list(v) for m, v in per_layer.items()},
+            **{k: nan_list(v) for k, v in scalars.items()},
             "record_steps": rec,
             "pairs": pairs,
             "pair_is_linear": linear,
-            "pair_balancedness": _nan_list(traj),
-            "predicted": _nan_list(predicted),
+            "pair_balancedness": nan_list(traj),
+            "predicted": nan_list(predicted),
             "predicted_decay": decay.tolist(),
-            "max_recursion_residual": _nan_list(residuals),
+            "max_recursion_residual": nan_list(residuals),
             "grams": {label: G.tolist() for label, G in grams},
+            "run_files": [str(out / "runs" / base / f"{c.key}.json") for c in configs],
         },
     )
-    result.wall_time_s = time.monotonic() - t0[0]
-    result.cpu_time_s = time.process_time() - t0[1]
-    files.append(_write_summary(out, base, result))
-    result.files = [str(f) for f in files]
-    _write_summary(out, base, result)
-    return result
+    return finish(result, cfg, results, out, base, files)
 
 
+# ----------------------------------------------------------------------------- head depth
 def jswm_head_depth(
     *,
     preset: str = "small",
     dataset: str = "digits",
+    data: str | Path | None = None,
+    X=None,
+    y=None,
     width: int | None = None,
+    first_width: int | None = None,
     n_per_class: int | None = None,
     steps: int | None = None,
     seeds: int | None = None,
     seed: int = 0,
     lr: float | None = None,
-    activation: str = "relu",
-    device: str | None = None,
-    out_dir: str | Path = DEFAULT_OUT,
-    progress: bool | None = None,
-    head_depths: tuple[int, ...] = (1, 2, 3, 4, 5),
     weight_decays: tuple[float, ...] = HEAD_DEPTH_WEIGHT_DECAYS,
+    head_depths: tuple[int, ...] = (1, 2, 3, 4, 5),
+    num_nonlinear: int = NUM_NONLINEAR,
+    activation: str = "relu",
+    dtype: str | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    scale: str = "unit",
+    out_dir: str | Path = DEFAULT_OUT,
+    jobs: int = 1,
+    resume: bool = False,
+    progress: bool | None = None,
+    command: str | None = None,
 ) -> ReproduceResult:
-    """JSWM's head-depth experiment at small scale: 5 nonlinear layers plus L2 linear ones;
-    NC1 and NC2 of ``Z_{L−1}``, κ(W_L) and κ(A)^{1/L2} for each weight decay and L2.
+    """JSWM's head-depth experiment at small scale: ``num_nonlinear`` nonlinear layers plus
+    L2 linear ones; NC1 and NC2 of ``Z_{L−1}``, κ(W_L), κ(A)^{1/L2}, accuracy, ε1 and ε2
+    for each weight decay and L2 (options as :func:`jswm_layers`).
 
-    Writes ``jswm-head-depth-<dataset>-{nc,gram}.{png,csv}`` and ``…-<dataset>.json``.
+    Writes ``jswm-head-depth-<data>-{nc,gram}.{png,csv}``, ``…-<data>.json`` and ``runs/``.
     """
-
-    t0 = (time.monotonic(), time.process_time())
-    cfg, X, y = _setup(
-        preset,
-        dataset,
-        dict(
-            width=width,
-            n_per_class=n_per_class,
-            head_depth_steps=steps,
-            head_depth_seeds=seeds,
-            lr=lr,
-            device=device,
-            activation=activation,
-        ),
-        seed=seed,
-    )
-    if not head_depths or any(not isinstance(d, int) or d < 1 for d in head_depths):
+    cfg, spec = setup("jswm_head_depth", dict(locals()), "head_depth_steps", "head_depth_seeds")
+    if not head_depths or any(
+        isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in head_depths
+    ):
         raise InvalidInput(f"head_depths={head_depths!r}; they must be integers >= 1")
-    if not weight_decays or any(not (w >= 0 and math.isfinite(w)) for w in weight_decays):
+    if not weight_decays or any(
+        not (isinstance(w, (int, float)) and w >= 0 and math.isfinite(w)) for w in weight_decays
+    ):
         raise InvalidInput(f"weight_decays={weight_decays!r}; they must be finite and >= 0")
-    with _CpuThreads(cfg["device"]):
-        return _head_depth_run(
-            cfg,
-            X,
-            y,
-            t0=t0,
-            seed=seed,
-            dataset=dataset,
-            out_dir=out_dir,
-            progress=progress,
-            head_depths=tuple(head_depths),
-            weight_decays=tuple(weight_decays),
-        )
-
-
-def _head_depth_run(
-    cfg, X, y, *, t0, seed, dataset, out_dir, progress, head_depths, weight_decays
-) -> ReproduceResult:
-    from ...metrics import condition_number, head_product, nc1_trace_ratio, nc2_kappa
     from . import _figures
 
-    cfg.update(
-        head_depths=list(head_depths),
-        weight_decays=list(weight_decays),
-        num_nonlinear=NUM_NONLINEAR,
-    )
+    head_depths, weight_decays = tuple(head_depths), tuple(float(w) for w in weight_decays)
+    cfg.update(head_depths=list(head_depths), weight_decays=list(weight_decays))
     S, n_steps = cfg["head_depth_seeds"], cfg["head_depth_steps"]
+    grid = [
+        (i, j, s)
+        for i in range(len(weight_decays))
+        for j in range(len(head_depths))
+        for s in range(S)
+    ]
+    configs = []
+    for i, j, s in grid:
+        wd, depth = weight_decays[i], head_depths[j]
+        nonlinear, head = widths(cfg, depth)
+        configs.append(
+            RunConfig(
+                "jswm-head-depth",
+                f"wd{wd:g}-L2-{depth}-seed{seed + s}",
+                seed + s,
+                spec,
+                NetSpec("pyramidal", nonlinear, head, cfg["activation"]),
+                train_spec(cfg, weight_decay=wd, steps=n_steps),
+                grams=(i == 0 and s == 0),
+                labels={"weight_decay": wd, "head_depth": depth},
+            )
+        )
+    out = Path(out_dir)
+    base = f"jswm-head-depth-{spec.label}"
+    bar = Progress(len(configs) * n_steps, "jswm-head-depth", enabled=progress)
+    results, resumed = run_configs(
+        configs, out / "runs" / base, jobs=jobs, resume=resume, progress=bar
+    )
+    bar.close()
     names = (
         "nc1",
         "nc2",
@@ -378,61 +398,28 @@ def _head_depth_run(
         "accuracy",
         "eps1",
         "eps2",
-        "recursion_residual",
+        "nc3_mean",
+        "nc3_worst",
     )
     vals = {m: np.full((len(weight_decays), len(head_depths), S), np.nan) for m in names}
-    grams: list[tuple[str, np.ndarray]] = []
-    diverged = 0
-    bar = Progress(
-        len(weight_decays) * len(head_depths) * S * n_steps, "jswm-head-depth", enabled=progress
-    )
-    for i, wd in enumerate(weight_decays):
-        for j, depth in enumerate(head_depths):
-            for s in range(S):
-                nonlinear, head = _widths(cfg, depth)
-                net = _build_net(cfg, nonlinear, head, seed=seed + s)
-                residual = _fit(
-                    net,
-                    X,
-                    y,
-                    cfg=cfg,
-                    steps=n_steps,
-                    weight_decay=wd,
-                    seed=seed + s,
-                    record_steps=[],
-                    on_record=None,
-                    bar=bar,
-                )
-                if residual is None:
-                    diverged += 1
-                    continue
-                vals["recursion_residual"][i, j, s] = residual
-                feats = _features(net, X)
-                Ws = _all_weights(net)
-                Z_pen = feats[-2]
-                A = head_product(Ws[NUM_NONLINEAR:])
-                v = vals
-                v["nc1"][i, j, s] = nc1_trace_ratio(Z_pen, y)
-                v["nc2"][i, j, s] = nc2_kappa(Z_pen, y)
-                v["kappa_WL"][i, j, s] = condition_number(Ws[-1])
-                v["kappa_A_root"][i, j, s] = condition_number(A) ** (1.0 / depth)
-                v["eps1"][i, j, s] = _eps1(feats[-1], y, cfg["num_classes"])
-                v["accuracy"][i, j, s] = float((feats[-1].argmax(dim=1) == y).double().mean())
-                v["eps2"][i, j, s] = _balancedness(Ws[-2], Ws[-1]) if depth >= 2 else math.nan
-                if i == 0 and s == 0:
-                    grams.append(
-                        (
-                            f"L2 = {depth}: Z_{len(Ws) - 1}",
-                            _normalised_gram(Z_pen, y, cfg["num_classes"]),
-                        )
-                    )
-    bar.close()
-    out = Path(out_dir)
+    vals["recursion_residual"] = np.full((len(weight_decays), len(head_depths), S), np.nan)
+    grams = []
+    for (i, j, s), r in zip(grid, results, strict=True):
+        if r["outcome"] != "completed":
+            continue
+        vals["recursion_residual"][i, j, s] = r["recursion_residual"]
+        for m in names:
+            vals[m][i, j, s] = r["final"][m]
+        if "grams" in r["final"]:
+            L = r["final"]["depth"]
+            grams.append(
+                (f"L2 = {head_depths[j]}: Z_{L - 1}", np.asarray(r["final"]["grams"][-2][1]))
+            )
     out.mkdir(parents=True, exist_ok=True)
-    base = f"jswm-head-depth-{dataset}"
+    sgd = f", SGD batch {cfg['batch_size']}" if cfg["batch_size"] else ""
     tag = (
-        f"{dataset}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
-        f"η={cfg['lr']:g}, {n_steps} steps, {S} seeds"
+        f"{spec.label}, N={cfg['num_samples']}, width {cfg['width']}, {cfg['activation']}, "
+        f"η={cfg['lr']:g}, {n_steps} steps{sgd}, {S} seeds"
     )
     files = []
     files += _figures.plot_head_depth(
@@ -441,30 +428,28 @@ def _head_depth_run(
         head_depths=list(head_depths),
         weight_decays=list(weight_decays),
         metrics={m: vals[m] for m in ("nc1", "nc2", "kappa_WL", "kappa_A_root", "accuracy")},
-        title=f"{NUM_NONLINEAR} nonlinear + L2 linear layers, mean ± 1 std\n{tag}",
+        title=f"{cfg['num_nonlinear']} nonlinear + $L_2$ linear layers, geometric mean ×/÷ "
+        f"geometric std (accuracy: mean ± std)\n{tag}",
     )
     if grams:
         files += _figures.plot_grams(
             out,
             f"{base}-gram",
             grams=grams,
-            title=f"G/max diag G of the penultimate class means Z_(L-1), "
+            title=r"$G / \max\,\mathrm{diag}\,G$ of the penultimate class means $Z_{L-1}$, "
             f"λ={weight_decays[0]:g}, seed {seed}\n{tag}",
         )
     result = ReproduceResult(
         experiment="jswm-head-depth",
         config=cfg,
-        diverged=diverged,
+        diverged=sum(r["outcome"] != "completed" for r in results),
+        resumed=resumed,
         data={
             "head_depths": list(head_depths),
             "weight_decays": list(weight_decays),
-            **{m: _nan_list(v) for m, v in vals.items()},
+            **{m: nan_list(v) for m, v in vals.items()},
             "grams": {label: G.tolist() for label, G in grams},
+            "run_files": [str(out / "runs" / base / f"{c.key}.json") for c in configs],
         },
     )
-    result.wall_time_s = time.monotonic() - t0[0]
-    result.cpu_time_s = time.process_time() - t0[1]
-    files.append(_write_summary(out, base, result))
-    result.files = [str(f) for f in files]
-    _write_summary(out, base, result)
-    return result
+    return finish(result, cfg, results, out, base, files)
