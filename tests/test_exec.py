@@ -302,3 +302,57 @@ def test_a_service_that_is_not_grpc_is_refused():
 
 def test_none_and_auto_are_left_to_ray():
     assert check_ray_address(None) is None and check_ray_address("auto") == "auto"
+
+
+# ----------------------------------------------------------------------------- entry points
+def test_ncverify_report_with_an_unreachable_address_exits_2_naming_it_within_seconds(tmp_path):
+    address = f"127.0.0.1:{_closed_port()}"
+    cmd = [sys.executable, "-m", "ncverify.cli", "report", "--backend", "ray", "--address", address]
+    proc = subprocess.run(
+        [*cmd, "--out", str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )  # the time limit is the check: Ray itself would wait for minutes
+    assert proc.returncode == 2, proc.stderr
+    assert f"Ray address '{address}' is unreachable" in proc.stderr
+    assert not (tmp_path / "pytest.log").exists()  # refused before pytest started
+
+
+def test_ncverify_check_refuses_an_address_without_the_ray_backend(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "ncverify.cli", "check", "--arch", "examples.residual_mlp:factory",
+         "--address", "h:1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--address h:1 needs --backend ray" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--ncverify-backend=ray", "--ncverify-ray-address=ADDR"], "Ray address 'ADDR' is unr"),
+        (["--ncverify-ray-address=ADDR"], "--ncverify-ray-address=ADDR needs --ncverify-backend"),
+        (["--ncverify-backend=dask"], "unknown backend 'dask'; choose one of local, ray"),
+        (["--ncverify-backend=ray", "--ncverify-ray-address=nohost"], "is not of the form host"),
+    ],
+)
+def test_pytest_backend_options_are_checked_when_pytest_configures(tmp_path, options, message):
+    (tmp_path / "test_x.py").write_text("def test_x():\n    pass\n")
+    address = f"127.0.0.1:{_closed_port()}"
+    options = [o.replace("ADDR", address) for o in options]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path), *options],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode in (2, 4), proc.stdout + proc.stderr  # usage error, no test ran
+    assert message.replace("ADDR", address) in proc.stdout + proc.stderr
+
+
+def test_the_executor_fixture_is_the_local_executor_by_default(pytester):
+    pytester.makepyfile(
+        """
+        def test_x(ncverify_executor):
+            from ncverify.exec import LocalExecutor
+            assert type(ncverify_executor) is LocalExecutor
+            assert ncverify_executor.map(abs, [-1, 2]) == [1, 2]
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -15,7 +15,9 @@ An :class:`Executor` maps such a function over many configurations; the rest of 
 * ``_config``: :class:`DataSpec`, :class:`NetworkSpec`, :class:`RunConfig`, :func:`run_key`;
 * ``_run``: :func:`execute_run`, :func:`execute_runs` (the batch form),
   :func:`training_run` and :func:`sharpness_of` (results back into training objects);
-* ``_executor``: :class:`Executor`, :class:`LocalExecutor`, :func:`get_executor`;
+* ``_base``: :class:`Executor` (what every backend shares);
+* ``_executor``: :class:`LocalExecutor`, :func:`get_executor`,
+  :func:`current_executor` (the one ``$NCVERIFY_BACKEND`` / ``$NCVERIFY_RAY_ADDRESS`` ask for);
 * ``_ray``: :class:`RayExecutor` (imports Ray when it first runs something);
 * ``_address``: :func:`check_ray_address` (fails within seconds on an address where no Ray
   head answers), :func:`require_ray`;
@@ -40,7 +42,10 @@ _NAMES: dict[str, str] = {
     "sharpness_of": "_run",
     "training_run": "_run",
     "BACKENDS": "_executor",
-    "Executor": "_executor",
+    "BACKEND_ENV": "_executor",
+    "RAY_ADDRESS_ENV": "_executor",
+    "current_executor": "_executor",
+    "Executor": "_base",
     "LocalExecutor": "_executor",
     "get_executor": "_executor",
     "RayExecutor": "_ray",

@@ -150,7 +150,7 @@ def check_ray_address(
     limit = _timeout(timeout)
     remedy = (
         "start the head there with `ray start --head --port PORT`, check the host and port "
-        "(and any firewall), or drop --address to start a local Ray instance"
+        "(and any firewall), or give no address to start a local Ray instance"
     )
     try:
         with socket.create_connection((host, port), timeout=limit) as sock:

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import BackendError, InvalidInput
 from ._address import check_ray_address, join_environment, require_ray
-from ._executor import Executor, _call_batch
+from ._base import Executor, _call_batch
 
 __all__ = ["RayExecutor"]
 
@@ -53,7 +53,7 @@ def _positive(value, name: str, *, integer: bool = False, allow_zero: bool = Fal
 class RayExecutor(Executor):
     """Runs each configuration as a Ray task.
 
-    ``address``: ``None`` (join the Ray instance this process started, else start a local
+    ``address``: ``None`` (join the Ray instance this process started, else start a new local
     one), ``"auto"`` (the cluster ``ray start`` started on this machine, or ``$RAY_ADDRESS``),
     ``"host:port"`` or ``"ray://host:port"``. ``num_cpus``: CPUs of a local instance this
     executor starts. Each task asks for ``cpus_per_task`` CPUs and, when its configuration's
@@ -114,7 +114,8 @@ class RayExecutor(Executor):
             if self.runtime_env is not None:
                 kwargs["runtime_env"] = self.runtime_env
             if self.address is None:
-                kwargs.update(num_cpus=self.num_cpus, include_dashboard=False)
+                # "local": a new instance, even when `ray start` left a cluster on this machine
+                kwargs.update(address="local", num_cpus=self.num_cpus, include_dashboard=False)
             else:
                 kwargs["address"] = self.address
             try:
@@ -159,6 +160,12 @@ class RayExecutor(Executor):
         ray = self.connect()
         from ray.exceptions import RayTaskError, TaskCancelledError
 
+        want_gpu = [k for k, c in todo.items() if getattr(c, "num_gpus", 0)]
+        if want_gpu and not ray.cluster_resources().get("GPU", 0):
+            raise BackendError(
+                f"{len(want_gpu)} run(s) need a GPU (device cuda) but the Ray cluster has none "
+                f"(first run {want_gpu[0]}); start GPU nodes, or use a CPU profile"
+            )
         search_path = os.getcwd()
         tasks: deque[list[str]] = deque()
         for group in groups:
