@@ -356,3 +356,15 @@ def test_the_executor_fixture_is_the_local_executor_by_default(pytester):
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_current_executor_follows_the_environment(monkeypatch):
+    from ncverify.exec import BACKEND_ENV, RAY_ADDRESS_ENV, current_executor
+
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    monkeypatch.delenv(RAY_ADDRESS_ENV, raising=False)
+    assert isinstance(current_executor(), LocalExecutor)
+    assert current_executor() is current_executor()  # one per process
+    monkeypatch.setenv(RAY_ADDRESS_ENV, "h:1")
+    with pytest.raises(InvalidInput, match=r"NCVERIFY_RAY_ADDRESS='h:1' is set but"):
+        current_executor()

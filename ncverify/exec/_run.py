@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
@@ -26,7 +27,7 @@ from ._config import RunConfig
 __all__ = ["PROVENANCE_KEYS", "execute_run", "execute_runs", "sharpness_of", "training_run"]
 
 #: result entries that say where and how long a run executed (not part of its measured values)
-PROVENANCE_KEYS = ("wall_time", "host", "pid")
+PROVENANCE_KEYS = ("wall_time", "cpu_time", "host", "pid")
 
 
 def _trajectory_dict(traj) -> dict[str, np.ndarray]:
@@ -39,7 +40,8 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
     Keys: ``key``, ``outcome``, ``diverged_step``, ``reason``, ``initial``, ``final``,
     ``max_recursion_residual``, ``steps_done``, ``trajectory`` (dict of arrays), ``weights``
     (``state_dict`` as float arrays on the CPU, in the run's dtype), ``sharpness`` (dict or
-    ``None``), and provenance ``wall_time``, ``host``, ``pid`` (:data:`PROVENANCE_KEYS`).
+    ``None``), and provenance ``wall_time`` (of the training loop), ``cpu_time`` (CPU seconds of
+    this process for the whole call), ``host``, ``pid`` (:data:`PROVENANCE_KEYS`).
     """
     import torch
 
@@ -48,6 +50,7 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
     if not isinstance(config, RunConfig):
         raise InvalidInput(f"execute_run takes a RunConfig, got {type(config).__name__}")
     threads = torch.get_num_threads()
+    cpu_start = time.process_time()
     torch.set_num_threads(config.threads)
     try:
         data = config.data.build()
@@ -74,6 +77,7 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
         "weights": weights,
         "sharpness": sharp,
         "wall_time": run.wall_time,
+        "cpu_time": time.process_time() - cpu_start,
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
