@@ -12,10 +12,11 @@ benchmark, and reported as ratios:
   each, the CPU seconds a run took where it ran, and the concurrency achieved (seconds of
   training loop per second of wall time: 2 at most with two workers on two idle cores; on a
   shared machine, less);
-* **per-task overhead**: the same runs with 0 steps (data, network, initial and final
-  measurements, the result shipped back), in this process and through Ray one at a time; the
-  difference per run is what Ray adds to each task (submission, scheduling, pickling the
-  configuration and the result);
+* **per-task overhead**: ``TRIVIAL`` tasks that do nothing (``abs`` of a number) through Ray
+  one at a time (submission, scheduling, the round trip); and runs with 0 steps (data,
+  network, initial and final measurements, the result shipped back) in this process and
+  through Ray one at a time, whose difference per run adds pickling the configuration and
+  the result;
 * **run length**: a run's time per step, from the ``STEPS`` runs, and the number of steps
   at which the overhead falls to 10 % of a run (below that, distributing costs more than it
   can save on a machine this size);
@@ -52,8 +53,9 @@ from ncverify.train import TrainingConfig  # noqa: E402
 
 RUNS = 8
 STEPS = 1000
-ROUNDS = 2
-OVERHEAD_RUNS = 16
+ROUNDS = 3
+OVERHEAD_RUNS = 32
+TRIVIAL = 200
 
 
 def _configs(count: int, steps: int, salt: int) -> list[RunConfig]:
@@ -105,6 +107,7 @@ def test_bench_executors(benchmark):
         _time("warm", one, _configs(2, 10, salt=99))  # start the workers, import ncverify
         _time("warm", two, _configs(4, 10, salt=98))
         salt = 0
+        trivial: list[float] = []
 
         def one_round():
             nonlocal salt
@@ -113,6 +116,9 @@ def test_bench_executors(benchmark):
                 _time(key, ex, _configs(RUNS, STEPS, salt))
             _time("o_local", local, _configs(OVERHEAD_RUNS, 0, salt))
             _time("o_ray", one, _configs(OVERHEAD_RUNS, 0, salt))
+            t = time.perf_counter()
+            one.map(abs, [-(salt + i / TRIVIAL) for i in range(TRIVIAL)])
+            trivial.append((time.perf_counter() - t) / TRIVIAL)
 
         benchmark.group = "executors"
         benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1, warmup_rounds=0)
@@ -128,12 +134,13 @@ def test_bench_executors(benchmark):
     busy = {k: max(v["busy"]) for k, v in _STATS.items()}
     per_run = {k: best[k] / RUNS for k in ("local", "ray1", "ray2")}
     overhead = (best["o_ray"] - best["o_local"]) / OVERHEAD_RUNS
+    task = min(trivial)
     fixed = best["o_local"] / OVERHEAD_RUNS
     per_step = (per_run["local"] - fixed) / STEPS
-    break_even = 10 * overhead / per_step  # overhead = 10 % of a run
+    break_even = 10 * max(overhead, task) / per_step  # overhead = 10 % of a run
     benchmark.extra_info.update(
         per_run_s=per_run, cpu_s=cpu, concurrency=busy, overhead_s=overhead, fixed_s=fixed,
-        per_step_s=per_step, judge_s=judge, result_bytes=size,
+        per_step_s=per_step, judge_s=judge, result_bytes=size, empty_task_s=task,
     )  # fmt: skip
     print(
         f"\nload average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; {RUNS} runs x "
@@ -146,9 +153,9 @@ def test_bench_executors(benchmark):
         f"CPU s per run: in process {cpu['local']:.3f}, Ray 1 worker {cpu['ray1']:.3f}, "
         f"Ray 2 workers {cpu['ray2']:.3f}; concurrency: in process {busy['local']:.2f}, "
         f"Ray 1 worker {busy['ray1']:.2f}, Ray 2 workers {busy['ray2']:.2f}\n"
-        f"per run: fixed cost in process {fixed * 1e3:.1f} ms, Ray overhead per task "
-        f"{overhead * 1e3:.1f} ms, per step {per_step * 1e6:.0f} us; overhead = 10 % of a run "
-        f"at {break_even:.0f} steps ({10 * overhead:.2f} s of training)\n"
+        f"per task: an empty Ray task {task * 1e3:.1f} ms; a 0-step run {fixed * 1e3:.1f} ms in "
+        f"process, {overhead * 1e3:+.1f} ms more through Ray; a step {per_step * 1e6:.0f} us; "
+        f"overhead (the larger) = 10 % of a run at {break_even:.0f} steps\n"
         f"on the driver per result: rebuild + measure + judge (jswm-4.4) {judge * 1e3:.0f} ms; "
         f"pickled result {size / 1e3:.0f} kB ({STEPS} steps, record every {STEPS // 10})"
     )

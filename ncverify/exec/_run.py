@@ -40,8 +40,9 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
     Keys: ``key``, ``outcome``, ``diverged_step``, ``reason``, ``initial``, ``final``,
     ``max_recursion_residual``, ``steps_done``, ``trajectory`` (dict of arrays), ``weights``
     (``state_dict`` as float arrays on the CPU, in the run's dtype), ``sharpness`` (dict or
-    ``None``), and provenance ``wall_time`` (of the training loop), ``cpu_time`` (CPU seconds of
-    this process for the whole call), ``host``, ``pid`` (:data:`PROVENANCE_KEYS`).
+    ``None``), and provenance (:data:`PROVENANCE_KEYS`): ``wall_time`` (of the training loop),
+    ``cpu_time`` (CPU seconds of the calling thread for the whole call: all of the run's work
+    with ``threads=1``), ``host``, ``pid``.
     """
     import torch
 
@@ -50,7 +51,7 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
     if not isinstance(config, RunConfig):
         raise InvalidInput(f"execute_run takes a RunConfig, got {type(config).__name__}")
     threads = torch.get_num_threads()
-    cpu_start = time.process_time()
+    cpu_start = time.thread_time()
     torch.set_num_threads(config.threads)
     try:
         data = config.data.build()
@@ -77,7 +78,7 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
         "weights": weights,
         "sharpness": sharp,
         "wall_time": run.wall_time,
-        "cpu_time": time.process_time() - cpu_start,
+        "cpu_time": time.thread_time() - cpu_start,
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
