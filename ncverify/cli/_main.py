@@ -28,9 +28,9 @@ from typing import TextIO
 
 from ..errors import NCVerifyError
 from ..pytest_plugin import COMMAND_ENV, PROFILES
+from ._backend import add_backend_options, backend_pytest_args
 from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 from ._list import add_list
-from ._backend import add_backend_options, backend_pytest_args
 from .reproduce import add_reproduce
 from .sweep import add_sweep
 
