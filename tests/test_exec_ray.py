@@ -41,6 +41,7 @@ from ncverify.exec import (
     RayExecutor,
     RunStore,
     execute_run,
+    execute_runs,
     get_executor,
     sharpness_of,
     training_run,
@@ -230,6 +231,17 @@ def test_cuda_runs_ask_for_a_gpu_and_a_cluster_without_one_refuses_them(cluster)
         BackendError, match=r"need a GPU \(device cuda\) but the Ray cluster has none"
     ):
         ex.map(execute_run, [gpu_run])
+
+
+def test_runs_of_one_shape_travel_in_chunks_to_a_batch_function(cluster):
+    configs = [small_config(i, steps=s) for i, s in ((0, 20), (1, 20), (2, 20), (3, 30))]
+    ex = RayExecutor(chunk_size=2)
+    results = ex.map(None, configs, batch=execute_runs)
+    assert ex.executed == 4 and [r["key"] for r in results] == [c.key for c in configs]
+    pids = {r["pid"] for r in results[:2]}  # the first chunk ran in one task, one process
+    assert len(pids) == 1
+    local = LocalExecutor().map(execute_run, configs)
+    assert all(differences(a, b) == [] for a, b in zip(local, results, strict=True))
 
 
 def test_get_executor_joins_an_address_and_reports_the_cluster(cluster):
