@@ -244,6 +244,14 @@ def test_runs_of_one_shape_travel_in_chunks_to_a_batch_function(cluster):
     assert all(differences(a, b) == [] for a, b in zip(local, results, strict=True))
 
 
+def test_by_default_a_group_of_one_shape_is_split_across_the_task_slots(cluster):
+    configs = [small_config(i, steps=20) for i in range(4)]  # one shape; 2 CPUs
+    results = RayExecutor().map(None, configs, batch=execute_runs)
+    pids = [r["pid"] for r in results]
+    assert pids[0] == pids[1] and pids[2] == pids[3]  # two chunks of two runs
+    assert [r["key"] for r in results] == [c.key for c in configs]
+
+
 def test_get_executor_joins_an_address_and_reports_the_cluster(cluster):
     with get_executor("ray", address=cluster) as ex:
         out = ex.map(execute_run, [small_config(3, steps=10)])

@@ -60,7 +60,12 @@ class RayExecutor(Executor):
     ``num_gpus`` is 1 (a CUDA run), ``gpus_per_task`` GPUs (a fraction lets small runs share a
     GPU). ``retries``: Ray's ``max_retries`` (re-executions after a worker or node died).
     ``max_in_flight``: at most this many tasks submitted at a time (``None``: all at once).
-    ``chunk_size``: with a ``batch`` function, up to this many runs of one shape per task.
+    ``chunk_size``: with a ``batch`` function, up to this many runs of one shape per task;
+    ``None`` (default) splits each group of one shape into as many chunks as the cluster has
+    task slots (CPUs / ``cpus_per_task``, or GPUs / ``gpus_per_task`` for CUDA runs), so a
+    batched trainer keeps its batches and every slot gets work. A run's result does not depend
+    on the chunk it travels in when the batch function trains each run independently (the
+    batched trainer does: tested).
     ``runtime_env``: passed to ``ray.init`` (e.g. ``{"working_dir": ...}`` to ship code).
     """
 
@@ -75,7 +80,7 @@ class RayExecutor(Executor):
         gpus_per_task: float = 1,
         retries: int = 3,
         max_in_flight: int | None = None,
-        chunk_size: int = 1,
+        chunk_size: int | None = None,
         runtime_env: dict[str, Any] | None = None,
         connect_timeout: float | None = None,
     ) -> None:
@@ -96,7 +101,9 @@ class RayExecutor(Executor):
         if max_in_flight is not None:
             _positive(max_in_flight, "max_in_flight", integer=True)
         self.max_in_flight = max_in_flight
-        self.chunk_size = _positive(chunk_size, "chunk_size", integer=True)
+        if chunk_size is not None:
+            _positive(chunk_size, "chunk_size", integer=True)
+        self.chunk_size = chunk_size
         self.runtime_env = runtime_env
         self._owns = False
         self._remote: dict[str, Any] = {}
@@ -156,6 +163,15 @@ class RayExecutor(Executor):
             "retry_exceptions": False,
         }
 
+    def _auto_chunk(self, ray, group: list[str], todo: dict[str, Any]) -> int:
+        resources = ray.cluster_resources()
+        if getattr(todo[group[0]], "num_gpus", 0):
+            slots = resources.get("GPU", 0) / self.gpus_per_task
+        else:
+            slots = resources.get("CPU", 0) / self.cpus_per_task if self.cpus_per_task else 0
+        slots = max(1, int(slots)) if slots != float("inf") else len(group)
+        return max(1, -(-len(group) // slots))
+
     def _execute(self, fn, batch, todo, groups, arrived) -> None:
         ray = self.connect()
         from ray.exceptions import RayTaskError, TaskCancelledError
@@ -169,7 +185,7 @@ class RayExecutor(Executor):
         search_path = os.getcwd()
         tasks: deque[list[str]] = deque()
         for group in groups:
-            step = self.chunk_size if batch is not None else 1
+            step = 1 if batch is None else self.chunk_size or self._auto_chunk(ray, group, todo)
             tasks.extend(group[i : i + step] for i in range(0, len(group), step))
         pending: dict[Any, tuple[list[str], bool]] = {}
         limit = self.max_in_flight or len(tasks)

@@ -38,11 +38,11 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
     """Train ``config`` and return its result (plain values; see the module docstring).
 
     Keys: ``key``, ``outcome``, ``diverged_step``, ``reason``, ``initial``, ``final``,
-    ``max_recursion_residual``, ``steps_done``, ``trajectory`` (dict of arrays), ``weights``
-    (``state_dict`` as float arrays on the CPU, in the run's dtype), ``sharpness`` (dict or
-    ``None``), and provenance (:data:`PROVENANCE_KEYS`): ``wall_time`` (of the training loop),
-    ``cpu_time`` (CPU seconds of the calling thread for the whole call: all of the run's work
-    with ``threads=1``), ``host``, ``pid``.
+    ``max_recursion_residual``, ``steps_done``, ``notes``, ``trajectory`` (dict of arrays),
+    ``weights`` (``state_dict`` as float arrays on the CPU, in the run's dtype), ``sharpness``
+    (dict or ``None``), and provenance (:data:`PROVENANCE_KEYS`): ``wall_time`` (of the
+    training loop), ``cpu_time`` (CPU seconds of the calling thread for the whole call: all of
+    the run's work with ``threads=1``), ``host``, ``pid``.
     """
     import torch
 
@@ -74,6 +74,7 @@ def execute_run(config: RunConfig) -> dict[str, Any]:
         "final": dict(run.final),
         "max_recursion_residual": run.max_recursion_residual,
         "steps_done": run.steps_done,
+        "notes": list(getattr(run, "notes", ())),
         "trajectory": _trajectory_dict(run.trajectory),
         "weights": weights,
         "sharpness": sharp,
@@ -125,6 +126,7 @@ def training_run(config: RunConfig, result: dict[str, Any]):
         network=net,
         X=data.X.to(device=device, dtype=dtype),
         y=data.y.to(device=device, dtype=torch.int64),
+        notes=tuple(result.get("notes", ())),
     )
 
 
