@@ -368,3 +368,13 @@ def test_current_executor_follows_the_environment(monkeypatch):
     monkeypatch.setenv(RAY_ADDRESS_ENV, "h:1")
     with pytest.raises(InvalidInput, match=r"NCVERIFY_RAY_ADDRESS='h:1' is set but"):
         current_executor()
+
+
+def test_fields_left_out_of_equality_are_left_out_of_the_key():
+    @dataclasses.dataclass(frozen=True)
+    class WithArrays:
+        fingerprint: str
+        arrays: object = dataclasses.field(default=None, compare=False)
+
+    a, b = WithArrays("abc", torch.zeros(2)), WithArrays("abc", torch.ones(2))
+    assert run_key(a) == run_key(b) != run_key(WithArrays("abd"))

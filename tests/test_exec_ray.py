@@ -10,6 +10,7 @@ missing Ray fails the module loudly instead.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -250,6 +251,33 @@ def test_by_default_a_group_of_one_shape_is_split_across_the_task_slots(cluster)
     pids = [r["pid"] for r in results]
     assert pids[0] == pids[1] and pids[2] == pids[3]  # two chunks of two runs
     assert [r["key"] for r in results] == [c.key for c in configs]
+
+
+def _runs(out) -> dict:
+    """The per-run files of a sweep, without the timings."""
+    runs = {}
+    for path in sorted(out.glob("*/runs/*.json")):
+        record = json.loads(path.read_text())
+        for k in ("wall_time_s", "cpu_time_s"):
+            record["result"].pop(k, None)
+        runs[path.name] = record
+    return runs
+
+
+def test_ncverify_sweep_with_the_ray_backend_writes_the_same_runs(cluster, tmp_path, monkeypatch):
+    from ncverify.cli import main
+    from ncverify.exec import BACKEND_ENV, RAY_ADDRESS_ENV
+
+    for name in (BACKEND_ENV, RAY_ADDRESS_ENV):
+        monkeypatch.delenv(name, raising=False)  # restored after the test
+    args = ["sweep", "wd-scaling", "--preset", "tiny", "--dataset", "clusters", "--steps", "20",
+            "--seeds", "1", "--width-factors", "1", "2"]  # fmt: skip
+    assert main([*args, "--out", str(tmp_path / "local")]) == 0
+    remote = [*args, "--out", str(tmp_path / "ray"), "--backend", "ray", "--address", cluster]
+    assert main(remote) == 0
+    local, ray_runs = _runs(tmp_path / "local"), _runs(tmp_path / "ray")
+    assert len(local) == 3 and local == ray_runs  # every result, bit for bit (repr floats)
+    assert main([*remote, "--jobs", "2"]) == 2  # --jobs is a local process pool: refused
 
 
 def test_get_executor_joins_an_address_and_reports_the_cluster(cluster):

@@ -1,17 +1,21 @@
-"""``--backend`` and ``--address`` of ``ncverify report`` and ``ncverify check``.
+"""``--backend`` and ``--address`` of ``ncverify report``, ``check``, ``reproduce`` and
+``sweep``.
 
-The address is checked here, before pytest starts, so that an unreachable cluster is a
-configuration error (exit status 2) that names the address within seconds; the options are
-then passed to pytest as ``--ncverify-backend`` / ``--ncverify-ray-address``.
+The address is checked here, before anything runs, so that an unreachable cluster is a
+configuration error (exit status 2) that names the address within seconds. ``report`` and
+``check`` then pass the options to pytest as ``--ncverify-backend`` /
+``--ncverify-ray-address``; ``reproduce`` and ``sweep`` export them for
+:func:`ncverify.exec.current_executor` (:func:`use_backend`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..errors import InvalidInput
 
-__all__ = ["add_backend_options", "backend_pytest_args"]
+__all__ = ["add_backend_options", "backend_pytest_args", "use_backend"]
 
 
 def add_backend_options(p: argparse.ArgumentParser) -> None:
@@ -44,3 +48,15 @@ def backend_pytest_args(args: argparse.Namespace) -> list[str]:
     check_ray_address(address, join=True)  # the address first: the error names it
     require_ray()
     return ["--ncverify-backend=ray", *([f"--ncverify-ray-address={address}"] if address else [])]
+
+
+def use_backend(args: argparse.Namespace) -> None:
+    """Check ``args.backend`` / ``args.address`` as :func:`backend_pytest_args` does and export
+    them (``NCVERIFY_BACKEND``, ``NCVERIFY_RAY_ADDRESS``) for the runs of this process."""
+    from ..exec import BACKEND_ENV, RAY_ADDRESS_ENV
+
+    backend_pytest_args(args)
+    if getattr(args, "backend", None):
+        os.environ[BACKEND_ENV] = args.backend
+    if getattr(args, "address", None):
+        os.environ[RAY_ADDRESS_ENV] = args.address
