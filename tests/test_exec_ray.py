@@ -268,8 +268,9 @@ def test_ncverify_sweep_with_the_ray_backend_writes_the_same_runs(cluster, tmp_p
     from ncverify.cli import main
     from ncverify.exec import BACKEND_ENV, RAY_ADDRESS_ENV
 
-    for name in (BACKEND_ENV, RAY_ADDRESS_ENV):
-        monkeypatch.delenv(name, raising=False)  # restored after the test
+    for name in (BACKEND_ENV, RAY_ADDRESS_ENV):  # `main` exports both: restore them after
+        monkeypatch.setenv(name, "")  # (delenv alone records nothing for an absent variable)
+        monkeypatch.delenv(name)
     args = ["sweep", "wd-scaling", "--preset", "tiny", "--dataset", "clusters", "--steps", "20",
             "--seeds", "1", "--width-factors", "1", "2"]  # fmt: skip
     assert main([*args, "--out", str(tmp_path / "local")]) == 0
