@@ -63,6 +63,7 @@ _SUBPACKAGES = (
     "catalog",
     "cli",
     "data",
+    "exec",
     "metrics",
     "nets",
     "pytest_plugin",

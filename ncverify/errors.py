@@ -10,6 +10,7 @@ builtins keep working.
 from __future__ import annotations
 
 __all__ = [
+    "BackendError",
     "InvalidArchitecture",
     "InvalidInput",
     "MissingDependency",
@@ -63,3 +64,8 @@ class MissingDependency(NCVerifyError, ImportError):
 
 class InvalidArchitecture(NCVerifyError, TypeError):
     """A network does not satisfy the protocol a check needs (head, widths, biases, ...)."""
+
+
+class BackendError(NCVerifyError, RuntimeError):
+    """The execution backend (``ncverify.exec``) cannot be used: a cluster address that does
+    not answer, or a run lost after every retry. The message names the address or the run."""

@@ -1,15 +1,20 @@
 """JSWM's training results (spec §5): Theorem 4.4, Theorem 5.2, Proposition 5.3.
 
 Each test draws its run configurations with hypothesis first (sweeps of
-:class:`~ncverify.catalog.jswm.RunConfig`, shapes from a small set), trains them as batches
-(:func:`~ncverify.catalog.jswm.train_configs`, i.e. :func:`ncverify.train.train_many`), then
-judges every run and every sweep. Runs drawn to satisfy a theorem's hypotheses are its
-in-scope data; deliberately assumption-violating runs are recorded under
-``"<id>/robustness"``. Sizes come from the profile (``TRAINING_SIZES``). See
+:class:`~ncverify.catalog.jswm.RunConfig`, shapes from a small set), trains them all through the
+executor ``--ncverify-backend`` chose (fixture ``ncverify_executor``: in this process as batches
+of one shape, :func:`~ncverify.catalog.jswm.train_configs`, i.e.
+:func:`ncverify.train.train_many`; or one Ray task per run, bit for bit the same results), then
+judges every run and every sweep; should one fail, the same search is repeated in this process
+under ``@given`` so that hypothesis shrinks the failing example. Runs drawn to satisfy a
+theorem's hypotheses are its in-scope data; deliberately assumption-violating runs are recorded
+under ``"<id>/robustness"``. Sizes come from the profile (``TRAINING_SIZES``). See
 docs/training.md.
 """
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 from hypothesis import given
@@ -71,6 +76,26 @@ def _draw(strategy, count: int, name: str) -> list:
     return drawn[:count]
 
 
+def _train(executor, configs, **kwargs) -> list:
+    """Train ``configs`` through ``executor`` (the ``ncverify_executor`` fixture)."""
+    batch = functools.partial(train_configs, device=DEVICE, **kwargs)
+    return executor.map(None, configs, batch=batch)
+
+
+def _shrink_locally(strategy, count: int, name: str, check) -> None:
+    """After a failure in a batch: search ``strategy`` again in this process under ``@given``
+    (the seed and settings of :func:`_draw`, so the same examples come first), ``check`` training
+    and asserting on one example, so that hypothesis shrinks the failing one."""
+
+    @seeded(f"{__name__}.{name}")
+    @hypothesis_settings("training", max_examples=count + 4)
+    @given(example=strategy)
+    def search(example):
+        check(example)
+
+    search()
+
+
 def _reason(run) -> str | None:
     return f"diverged at step {run.diverged_step}" if run.diverged else None
 
@@ -94,6 +119,10 @@ def _judge(spec, snapshot, record, *, robustness: bool = False, inputs=None):
     return record(ev)
 
 
+def _failed(evaluations) -> list:
+    return [e for e in evaluations if e.verdict.value in ("counterexample", "unexplained")]
+
+
 def _assert_none_failed(evaluations) -> None:
     bad = [e for e in evaluations if e.verdict.value == "counterexample"]
     assert not bad, "; ".join(f"{e.theorem_id}: {e.reason} ({e.inputs})" for e in bad[:5])
@@ -104,21 +133,42 @@ def _sweeps(results, configs_per_sweep: int) -> list[list]:
 
 
 # ----------------------------------------------------------------------------- Theorem 4.4
+def _judge_lambda_sweep(results, record) -> list:
+    evs = []
+    for res in results:
+        evs.append(_judge(TRAINING_NC1, res, record))
+        evs.append(_judge(STABILITY, res, record))
+    snap = Sweep(results, "weight_decay", inputs={"sweep": results[0].config.tag["sweep"]})
+    evs.append(_judge(RATES, snap, record))
+    return evs
+
+
 @pytest.mark.ncverify_theorem("jswm-4.4", controls=True)
-def test_theorem_4_4_lambda_sweeps(ncverify_record):
+def test_theorem_4_4_lambda_sweeps(ncverify_executor, ncverify_record):
     """In-scope runs of Theorem 4.4 (Assumptions 4.1-4.3 by construction, stable η), judged
     one by one (envelope, NC1 via Theorem 3.1, near-stationarity) and per λ-sweep (signs of
     the log-log slopes); Proposition 5.3 on the same runs."""
-    sweeps = _draw(lambda_sweeps(steps=SIZES.steps_44), SIZES.lambda_sweeps, "lambda_sweeps")
+    strategy = lambda_sweeps(steps=SIZES.steps_44)
+    sweeps = _draw(strategy, SIZES.lambda_sweeps, "lambda_sweeps")
     configs = [c for sweep in sweeps for c in sweep]
-    results = train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance, device=DEVICE)
-    evs = []
-    for res in results:
-        evs.append(_judge(TRAINING_NC1, res, ncverify_record))
-        evs.append(_judge(STABILITY, res, ncverify_record))
-    for group in _sweeps(results, len(sweeps[0])):
-        snap = Sweep(group, "weight_decay", inputs={"sweep": group[0].config.tag["sweep"]})
-        evs.append(_judge(RATES, snap, ncverify_record))
+    tol = PROFILE.nc1_tolerance
+    results = _train(ncverify_executor, configs, nc1_tolerance=tol)
+    evs = [
+        e
+        for group in _sweeps(results, len(sweeps[0]))
+        for e in _judge_lambda_sweep(group, ncverify_record)
+    ]
+    if _failed(evs):
+        _shrink_locally(
+            strategy,
+            SIZES.lambda_sweeps,
+            "lambda_sweeps",
+            lambda sweep: _assert_none_failed(
+                _judge_lambda_sweep(
+                    train_configs(list(sweep), nc1_tolerance=tol, device=DEVICE), ncverify_record
+                )
+            ),
+        )
     _assert_none_failed(evs)
 
 
@@ -126,65 +176,114 @@ def test_theorem_4_4_lambda_sweeps(ncverify_record):
 @pytest.mark.parametrize(
     "violation", ["narrow_first_layer", "non_pyramidal", "relu", "single_linear_layer"]
 )
-def test_theorem_4_4_assumption_violations_are_robustness_data(violation, ncverify_record):
-    configs = _draw(
-        violating_runs(violation=violation, steps=SIZES.steps_robust),
-        SIZES.robustness,
-        f"violating_runs.{violation}",
-    )
-    for res in train_configs(configs, nc1_tolerance=PROFILE.nc1_tolerance, device=DEVICE):
+def test_theorem_4_4_assumption_violations_are_robustness_data(
+    violation, ncverify_executor, ncverify_record
+):
+    expected = {
+        "narrow_first_layer": "wide_first_layer",
+        "non_pyramidal": "non_increasing_widths",
+        "relu": "activation_slope",
+        "single_linear_layer": "deep_linear_head",
+    }[violation]
+
+    def judge(res) -> None:
         ev = _judge(TRAINING_NC1, res, ncverify_record, robustness=True)
         if res.run.diverged:
             assert ev.verdict.value == "inconclusive"
         else:
             assert ev.verdict.value == "outside", ev.reason
             failed = {a.name for a in ev.assumptions if a.held is False}
-            expected = {
-                "narrow_first_layer": "wide_first_layer",
-                "non_pyramidal": "non_increasing_widths",
-                "relu": "activation_slope",
-                "single_linear_layer": "deep_linear_head",
-            }[violation]
             assert expected in failed, (failed, ev.reason)
+
+    strategy = violating_runs(violation=violation, steps=SIZES.steps_robust)
+    name = f"violating_runs.{violation}"
+    configs = _draw(strategy, SIZES.robustness, name)
+    tol = PROFILE.nc1_tolerance
+    try:
+        for res in _train(ncverify_executor, configs, nc1_tolerance=tol):
+            judge(res)
+    except AssertionError:
+        _shrink_locally(
+            strategy,
+            SIZES.robustness,
+            name,
+            lambda config: judge(train_configs([config], nc1_tolerance=tol, device=DEVICE)[0]),
+        )
+        raise  # not reproduced in this process: the batch's failure stands
 
 
 # ----------------------------------------------------------------------------- Prop. 5.3
+def _judge_eta_sweep(results, record) -> list:
+    evs = [_judge(STABILITY, res, record) for res in results]
+    snap = Sweep(results, "lr", inputs={"sweep": results[0].config.tag["sweep"]})
+    evs.append(_judge(STABILITY_EOS, snap, record))
+    return evs
+
+
 @pytest.mark.ncverify_theorem("jswm-5.3", controls=True)
-def test_proposition_5_3_edge_of_stability_sweeps(ncverify_record):
+def test_proposition_5_3_edge_of_stability_sweeps(ncverify_executor, ncverify_record):
     """Stable runs over η: the joint-direction bound on κ(W_L) per run, and κ(W_L) not
     increasing with η per sweep; runs past the edge of stability are robustness data."""
-    sweeps = _draw(eta_sweeps(steps=SIZES.steps_53, lrs=SIZES.lrs), SIZES.eta_sweeps, "eta_sweeps")
+    strategy = eta_sweeps(steps=SIZES.steps_53, lrs=SIZES.lrs)
+    sweeps = _draw(strategy, SIZES.eta_sweeps, "eta_sweeps")
     unstable = _draw(
         eta_sweeps(steps=SIZES.steps_53, lrs=(1.1,)), SIZES.robustness, "unstable_runs"
     )
     configs = [c for sweep in sweeps for c in sweep] + [s[0] for s in unstable]
-    results = train_configs(configs, device=DEVICE)
+    results = _train(ncverify_executor, configs)
     inside, outside = results[: -len(unstable)], results[-len(unstable) :]
-    evs = [_judge(STABILITY, res, ncverify_record) for res in inside]
-    for group in _sweeps(inside, len(SIZES.lrs)):
-        snap = Sweep(group, "lr", inputs={"sweep": group[0].config.tag["sweep"]})
-        evs.append(_judge(STABILITY_EOS, snap, ncverify_record))
+    evs = [
+        e
+        for group in _sweeps(inside, len(SIZES.lrs))
+        for e in _judge_eta_sweep(group, ncverify_record)
+    ]
     for res in outside:
         _judge(STABILITY, res, ncverify_record, robustness=True)
+    if _failed(evs):
+        _shrink_locally(
+            strategy,
+            SIZES.eta_sweeps,
+            "eta_sweeps",
+            lambda sweep: _assert_none_failed(
+                _judge_eta_sweep(train_configs(list(sweep), device=DEVICE), ncverify_record)
+            ),
+        )
     _assert_none_failed(evs)
 
 
 # ----------------------------------------------------------------------------- Theorem 5.2
+def _judge_depth_sweep(group, record) -> list:
+    inputs = {"sweep": group[0].config.tag["sweep"], "configs": [r.inputs for r in group]}
+    evs = [_judge(DEPTH_TREND, DepthSweep(group, inputs), record)]
+    for res in group:
+        head = HeadWeights([w.detach() for w in res.run.network.head_weights()])
+        evs.append(_judge(IMBALANCE, head, record, inputs=res.inputs))
+    return evs
+
+
 @pytest.mark.ncverify_theorem("jswm-5.2", controls=True)
-def test_theorem_5_2_head_depth_sweeps(ncverify_record):
+def test_theorem_5_2_head_depth_sweeps(ncverify_executor, ncverify_record):
     """One nonlinear part with heads of depth L2 = 2, 3, 4 (several sweeps): the paper's
     form κ(W_L) <= exp(ĉ/(2 L2)) where the run is at least as good as an interpolating
     competitor, κ(W_L) against κ(A)^{1/L2}, and the imbalance lemma on every trained head."""
-    sweeps = _draw(depth_sweeps(steps=SIZES.steps_52), SIZES.depth_sweeps, "depth_sweeps")
+    strategy = depth_sweeps(steps=SIZES.steps_52)
+    sweeps = _draw(strategy, SIZES.depth_sweeps, "depth_sweeps")
     configs = [c for sweep in sweeps for c in sweep]
-    results = train_configs(configs, device=DEVICE)
-    evs = []
-    for group in _sweeps(results, len(sweeps[0])):
-        inputs = {"sweep": group[0].config.tag["sweep"], "configs": [r.inputs for r in group]}
-        evs.append(_judge(DEPTH_TREND, DepthSweep(group, inputs), ncverify_record))
-        for res in group:
-            head = HeadWeights([w.detach() for w in res.run.network.head_weights()])
-            evs.append(_judge(IMBALANCE, head, ncverify_record, inputs=res.inputs))
+    results = _train(ncverify_executor, configs)
+    evs = [
+        e
+        for group in _sweeps(results, len(sweeps[0]))
+        for e in _judge_depth_sweep(group, ncverify_record)
+    ]
+    if _failed(evs):
+        _shrink_locally(
+            strategy,
+            SIZES.depth_sweeps,
+            "depth_sweeps",
+            lambda sweep: _assert_none_failed(
+                _judge_depth_sweep(train_configs(list(sweep), device=DEVICE), ncverify_record)
+            ),
+        )
     _assert_none_failed(evs)
 
 
@@ -219,65 +318,70 @@ def test_imbalance_lemma_on_perturbed_balanced_heads(head, ncverify_record):
 _PLUGIN_RUNS: dict = {}
 
 
-def _plugin_run(spec: str, seed: int) -> TrainedNetwork:
-    """The ``--ncverify-arch`` network trained by the single-run loop (once per session)."""
+def _plugin_run(spec: str, seed: int, executor) -> TrainedNetwork:
+    """The ``--ncverify-arch`` network trained by the single-run loop (once per session),
+    through ``executor`` (:func:`ncverify.exec.execute_run`; on a cluster the plug-in's module
+    must be importable on the workers)."""
     if (spec, seed) in _PLUGIN_RUNS:
         return _PLUGIN_RUNS[(spec, seed)]
-    from ncverify import load_architecture
-    from ncverify.data import make_gaussian_clusters
-    from ncverify.train import train
+    from ncverify.exec import DataSpec, NetworkSpec, RunConfig, execute_run, training_run
+    from ncverify.train import TrainingConfig
 
-    data = make_gaussian_clusters(
-        seed=seed, num_classes=4, samples_per_class=8, input_dim=16, cluster_std=0.5
-    )
-    net = load_architecture(spec).build(
-        input_dim=data.input_dim,
-        num_classes=data.num_classes,
-        num_samples=data.num_samples,
+    data = DataSpec(
+        "gaussian_clusters",
         seed=seed,
-        dtype=None,
-        device=PROFILE.resolve_device(),
+        num_classes=4,
+        samples_per_class=8,
+        input_dim=16,
+        cluster_std=0.5,
     )
     lr, lam, steps = 0.1, 2e-2, PROFILE.steps
-    run = train(
-        net,
-        data.X,
-        data.y,
-        lr=lr,
-        weight_decay=lam,
-        steps=steps,
-        seed=seed,
-        device=PROFILE.resolve_device(),
-        dtype=PROFILE.dtype,
-        record_every=max(1, steps // 20),
+    config = RunConfig(
+        data,
+        NetworkSpec(spec, data.input_dim, data.num_classes, seed, num_samples=data.num_samples),
+        TrainingConfig(
+            lr=lr,
+            weight_decay=lam,
+            steps=steps,
+            seed=seed,
+            device=PROFILE.resolve_device(),
+            dtype=PROFILE.dtype,
+            record_every=max(1, steps // 20),
+        ),
     )
+    (result,) = executor.map(execute_run, [config])
     inputs = {
         "architecture": spec,
-        "data": data.description,
+        "data": data.build().description,
         "seed": seed,
         "weight_decay": lam,
         "lr": lr,
         "steps": steps,
     }
+    run = training_run(config, result)
     _PLUGIN_RUNS[(spec, seed)] = TrainedNetwork(run, architecture=spec, inputs=inputs)
     return _PLUGIN_RUNS[(spec, seed)]
 
 
 @pytest.mark.ncverify_arch
 @pytest.mark.ncverify_theorem("jswm-4.4", min_in_scope=0, max_undecided_fraction=1.0)
-def test_plugin_architecture_theorem_4_4(ncverify_arch, ncverify_seed, ncverify_record):
+def test_plugin_architecture_theorem_4_4(
+    ncverify_arch, ncverify_seed, ncverify_executor, ncverify_record
+):
     """Theorem 4.4's claims on ``--ncverify-arch`` (default: the example plug-in, so that the
     plug-in path runs in CI), trained by the single-run loop: hypotheses a plug-in does not
     expose are not checkable, so the run is at best outside the scope -- but a failing claim
     still fails the test (unexplained)."""
-    snap = _plugin_run(ncverify_arch or DEFAULT_PLUGIN, ncverify_seed)
+    snap = _plugin_run(ncverify_arch or DEFAULT_PLUGIN, ncverify_seed, ncverify_executor)
     _assert_none_failed([_judge(TRAINING_NC1, snap, ncverify_record)])
 
 
 @pytest.mark.ncverify_arch
 @pytest.mark.ncverify_theorem("jswm-5.3", min_in_scope=0, max_undecided_fraction=1.0)
-def test_plugin_architecture_proposition_5_3(ncverify_arch, ncverify_seed, ncverify_record):
+def test_plugin_architecture_proposition_5_3(
+    ncverify_arch, ncverify_seed, ncverify_executor, ncverify_record
+):
     """Proposition 5.3 on the same plug-in run (the exact sharpness when the network is small
     enough, else the stability hypothesis is not checkable)."""
-    snap = _plugin_run(ncverify_arch or DEFAULT_PLUGIN, ncverify_seed)
+    snap = _plugin_run(ncverify_arch or DEFAULT_PLUGIN, ncverify_seed, ncverify_executor)
     _assert_none_failed([_judge(STABILITY, snap, ncverify_record)])

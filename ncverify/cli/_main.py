@@ -28,6 +28,7 @@ from typing import TextIO
 
 from ..errors import NCVerifyError
 from ..pytest_plugin import COMMAND_ENV, PROFILES
+from ._backend import add_backend_options, backend_pytest_args
 from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 from ._list import add_list
 from .reproduce import add_reproduce
@@ -259,6 +260,7 @@ def _add_run_options(p: argparse.ArgumentParser, out_default: str) -> None:
         metavar="N",
         help="pytest-xdist worker processes (an integer or 'auto')",
     )
+    add_backend_options(p)
 
 
 def _seed_arg(value: str) -> int:
@@ -284,7 +286,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         profile=args.profile,
         seed=args.seed,
         workers=args.workers,
-        extra=args.pytest_args,
+        extra=[*backend_pytest_args(args), *args.pytest_args],
         command=args.command_line,
     )
 
@@ -327,7 +329,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         workers=args.workers,
         markexpr="ncverify_arch",
         arch=args.arch,
-        extra=args.pytest_args,
+        extra=[*backend_pytest_args(args), *args.pytest_args],
         command=args.command_line,
     )
 

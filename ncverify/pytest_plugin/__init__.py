@@ -1,14 +1,17 @@
 """The pytest plugin (entry point ``pytest11: ncverify``) and the run profiles.
 
 Options (``pytest --help``, group *ncverify*): ``--ncverify-profile``, ``--ncverify-seed``,
-``--ncverify-arch``, ``--ncverify-report``; fixtures ``ncverify_record``,
-``ncverify_profile``, ``ncverify_seed``, ``ncverify_arch``; markers
+``--ncverify-arch``, ``--ncverify-report``, ``--ncverify-backend``, ``--ncverify-ray-address``;
+fixtures ``ncverify_record``, ``ncverify_profile``, ``ncverify_seed``, ``ncverify_arch``,
+``ncverify_executor``; markers
 ``ncverify_theorem(theorem_id)`` and ``ncverify_arch`` (``docs/plugin.md``).
 
 * ``_options``: option parsing and validation;
 * ``_hooks``: configuration, markers, seeds, the hook that fails a test on a failing
   evaluation, a vacuous check (``_checks``: floors) or a missed negative control;
 * ``_fixtures``: ``ncverify_record``, ``ncverify_control`` and the option fixtures;
+* ``_backend``: ``--ncverify-backend`` / ``--ncverify-ray-address`` and ``ncverify_executor``
+  (training runs in this process or on a Ray cluster; Ray is never imported here);
 * ``_seeds``: per-test seeds derived from ``--ncverify-seed``; ``seeded(name)`` for nested
   ``@given``;
 * ``_collector``: gathers evaluations from test reports (xdist-safe) and writes the report;
@@ -19,6 +22,7 @@ Importing this package imports nothing heavy (no torch, sympy, cvxpy or matplotl
 
 from __future__ import annotations
 
+from ._backend import ncverify_executor
 from ._collector import COMMAND_ENV
 from ._fixtures import (
     ncverify_arch,
@@ -62,6 +66,7 @@ __all__ = [
     "hypothesis_settings",
     "ncverify_arch",
     "ncverify_control",
+    "ncverify_executor",
     "ncverify_profile",
     "ncverify_record",
     "ncverify_seed",

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from ._backend import configure_backend
 from ._checks import FAILING, check_controls, check_floors
 from ._collector import (
     CONTROL_KEY,
@@ -64,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = _resolve(config, "ncverify_seed", SEED_ENV, "ncverify_seed", _seed)
     arch = config.getoption("ncverify_arch")
     saved = {k: os.environ.get(k) for k in (PROFILE_ENV, SEED_ENV, ARCH_ENV)}
+    saved.update(configure_backend(config))
     os.environ[PROFILE_ENV] = profile
     if seed is not None:
         os.environ[SEED_ENV] = str(seed)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ..errors import InvalidInput
+from ._backend import add_backend_options
 from ._profiles import PROFILES
 
 __all__ = ["ARCH_ENV", "Settings", "validate_arch_spec"]
@@ -109,6 +110,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write report.json, report.md and report.html into DIR (created if missing)",
     )
     group.addoption("--ncverify-progress", default=None, metavar="FILE", help=argparse.SUPPRESS)
+    add_backend_options(group, _argtype)
     parser.addini("ncverify_profile", "default ncverify profile (ci|thorough|gpu)", default="")
     parser.addini("ncverify_seed", "default ncverify base seed", default="")
 

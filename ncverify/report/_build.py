@@ -53,6 +53,7 @@ _PACKAGES = (
     "pytest",
     "pytest-xdist",
     "matplotlib",
+    "ray",
 )
 _EXTRA_KEYS = ("sequence", "shrunk")
 # Linux device nodes of the NVIDIA (CUDA) and AMD (ROCm) drivers: without any of them
@@ -133,7 +134,11 @@ def environment() -> dict[str, Any]:
 
 
 def _environment(packages: dict, solvers: list | None, gpu: dict) -> dict[str, Any]:
+    from ..exec import BACKEND_ENV, RAY_ADDRESS_ENV  # where the training runs executed
+
+    backend = os.environ.get(BACKEND_ENV) or "local"
     return {
+        "execution": {"backend": backend, "ray_address": os.environ.get(RAY_ADDRESS_ENV)},
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
         "packages": packages,

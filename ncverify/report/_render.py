@@ -59,6 +59,13 @@ def conditional_sentences(a: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _execution(e: Mapping[str, Any]) -> str:
+    backend = e.get("backend") or "local"
+    if backend == "local":
+        return "in the pytest process(es) (local backend)"
+    return f"{backend} executor, cluster {e.get('ray_address') or 'local instance'}"
+
+
 def _run_rows(r: Mapping[str, Any]) -> list[tuple[str, str]]:
     env = r.get("environment") or {}
     pk = env.get("packages") or {}
@@ -86,6 +93,7 @@ def _run_rows(r: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("cvxpy solvers", ", ".join(env.get("cvxpy_solvers") or []) or "-"),
         ("machine", f"{machine.get('platform', '-')}, {machine.get('cpu_count', '-')} CPUs"),
         ("GPU", gpu_text),
+        ("training runs", _execution(env.get("execution") or {})),
         ("tests", ", ".join(f"{k} {v}" for k, v in (r.get("totals") or {}).items())),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from .._backend import add_backend_options, use_backend
 from ._config import DATASETS
 from ._data import PRESETS
 from ._runs import (
@@ -100,6 +101,7 @@ def add_run_options(parser, default_out: str) -> None:
     parser.add_argument(
         "--jobs", type=int, default=1, help="runs in parallel processes (default 1)"
     )
+    add_backend_options(parser)  # --backend ray [--address ADDR]: the runs as Ray tasks
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -192,6 +194,7 @@ def _common_kwargs(args) -> dict:
 
 
 def _run_command(args) -> int:
+    use_backend(args)
     func, _ = _EXPERIMENTS[args.experiment]
     kwargs = _common_kwargs(args)
     if args.experiment == "jswm-layers":

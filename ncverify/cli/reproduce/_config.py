@@ -266,6 +266,11 @@ class RunConfig:
             raise InvalidInput(f"run key {self.key!r} must be a plain file name")
 
     @property
+    def num_gpus(self) -> int:
+        """GPUs a cluster scheduler reserves for this run (``ncverify.exec``)."""
+        return 1 if str(self.train.device).startswith("cuda") else 0
+
+    @property
     def label(self) -> dict[str, Any]:
         return dict(self.labels)
 

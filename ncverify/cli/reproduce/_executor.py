@@ -73,6 +73,7 @@ def run_configs(
     jobs: int = 1,
     resume: bool = False,
     progress=None,
+    executor=None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Execute ``configs`` (results in the same order) and how many were resumed.
 
@@ -80,10 +81,22 @@ def run_configs(
     whose recorded config differs from the run's raises :class:`InvalidInput` (mixing two
     set-ups into one figure is never silent). ``jobs > 1`` runs up to ``jobs`` configs at
     once in spawned processes. ``progress``: an object with ``advance(n)``, advanced by each
-    run's step count when it finishes.
+    run's step count when it finishes. ``executor``: an :class:`ncverify.exec.Executor` to run
+    them with instead (default: the one ``$NCVERIFY_BACKEND`` selects, set by ``--backend``;
+    with the local backend, this function's own loop or process pool); each result is written
+    by this process as it arrives.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InvalidInput(f"jobs={jobs!r}; it must be a positive integer")
+    if executor is None and os.environ.get("NCVERIFY_BACKEND", "local") != "local":
+        from ...exec import current_executor
+
+        executor = current_executor()
+    if executor is not None and jobs > 1:
+        raise InvalidInput(
+            f"jobs={jobs} runs local processes; with the {executor.name} backend the executor "
+            "decides how many runs execute at once: drop --jobs"
+        )
     keys = [c.key for c in configs]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
@@ -111,7 +124,16 @@ def run_configs(
         else:
             pending.append(c)
     resumed = len(configs) - len(pending)
-    if jobs == 1 or len(pending) <= 1:
+    if executor is not None:
+
+        def arrived(c: RunConfig, result: dict[str, Any]) -> None:
+            save_run(run_dir / f"{c.key}.json", c, result)
+            results[c.key] = _canonical_result(result)
+            if progress is not None:
+                progress.advance(c.train.steps)
+
+        executor.map(execute, pending, on_result=arrived)
+    elif jobs == 1 or len(pending) <= 1:
         for c in pending:
             results[c.key] = _canonical_result(_execute_and_save(c, str(run_dir / f"{c.key}.json")))
             if progress is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...errors import InvalidInput
+from .._backend import use_backend
 from ..reproduce._command import add_data_options, add_run_options, command_text
 from ._studies import (
     ARCHITECTURES,
@@ -87,6 +88,7 @@ def add_sweep(subparsers) -> None:
 
 
 def _run_command(args) -> int:
+    use_backend(args)
     func, _ = _STUDIES[args.study]
     kwargs = dict(
         preset=args.preset,
