@@ -2,6 +2,11 @@
 
 Run:  pytest benchmarks/bench_metrics.py --benchmark-only -p no:cacheprovider -s
 
+``test_bench_compensated_vs_previous`` times the compensated class sums (float64 sums,
+corrected two-pass; ``docs/metrics.md``) against the route they replaced (class sums
+accumulated in the input dtype with ``index_add_``), rebuilt below from the previous code,
+interleaving the two in one run; target: at most 10% slower.
+
 Papyan NC1 via the K×K Gram route (``ncverify.nc1_papyan``) against, in the same run,
 (a) the textbook p×p formula ``(1/K) tr(Σ_W Σ_B^†)`` with ``torch.linalg.pinv(…,
 hermitian=True)`` (a strong baseline: eigh-based pinv, trace as an elementwise sum) and
@@ -16,13 +21,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
-from ncverify.metrics import nc1_papyan
+from ncverify.metrics import class_means, nc1_papyan, nc1_trace_ratio
 
 CONFIGS = {  # name: (N, p, K)
     "N50000-p1024": (50_000, 1024, 100),
@@ -116,7 +123,7 @@ for Z, y in chunks():
     acc.update(Z, y)
 m = acc.result()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-held = [v for v in vars(acc).values() if isinstance(v, torch.Tensor)] + list(acc._acc2.values())
+held = [v for v in [*vars(acc).values(), *vars(acc._acc2).values()] if isinstance(v, torch.Tensor)]
 state = sum(t.numel() * t.element_size() for t in held)
 print(json.dumps({"maxrss_delta_bytes": (after - before) * 1024, "state_bytes": state,
                   "chunk_bytes": chunk * p * 8, "pxp_bytes": p * p * 8,
@@ -175,3 +182,114 @@ def test_bench_summary(benchmark):
         pytest.skip("no complete Papyan configuration was run")
     print("\n" + "\n".join(rows))
     assert not failures, failures
+
+
+# ------------------------------------------------------------- compensated vs previous route
+def _previous_validation(Z, y, k):
+    """The input checks both routes do (finite entries, label range, every class present)."""
+    assert bool(torch.isfinite(Z.sum())) and 0 <= int(y.min()) and int(y.max()) < k
+    assert bool((torch.bincount(y, minlength=k) > 0).all())
+
+
+def _previous_means(Z, y, k):
+    counts = torch.bincount(y, minlength=k).to(Z.dtype)
+    sums = torch.zeros(k, Z.shape[1], dtype=Z.dtype).index_add_(0, y, Z)  # input dtype
+    return counts, sums / counts[:, None]
+
+
+def _previous_pass(Z, y, means, Q=None, need_ss=True):
+    k, p = means.shape
+    ss = torch.zeros(k, dtype=Z.dtype)
+    proj = torch.zeros((), dtype=Z.dtype)
+    step = max(1, (1 << 20) // p)
+    for s in range(0, Z.shape[0], step):
+        zc, yc = Z[s : s + step], y[s : s + step]
+        H = means.index_select(0, yc)
+        torch.sub(zc, H, out=H)
+        if need_ss:
+            ss.index_add_(0, yc, torch.linalg.vector_norm(H, dim=1).square())
+        if Q is not None:
+            proj += (H @ Q).square().sum()
+    return ss, proj
+
+
+def previous_nc1_papyan(Z, y, k):
+    """nc1_papyan before the compensated sums (K×K Gram route, input-dtype class sums)."""
+    _previous_validation(Z, y, k)
+    counts, means = _previous_means(Z, y, k)
+    C = means - (counts @ means) / counts.sum()
+    lam, U = torch.linalg.eigh(C @ C.T)
+    lam, U = lam.flip(0), U.flip(1)
+    r = min(int((lam > k * torch.finfo(Z.dtype).eps * lam[0]).sum()), k - 1)
+    Q = C.T @ (U[:, :r] / lam[:r])
+    Q = torch.nn.functional.pad(Q, (0, -(-r // 8) * 8 - r))
+    return float(_previous_pass(Z, y, means, Q, need_ss=False)[1]) / Z.shape[0]
+
+
+def previous_nc1_trace_ratio(Z, y, k):
+    """nc1_trace_ratio before the compensated sums (two passes, input-dtype sums)."""
+    _previous_validation(Z, y, k)
+    counts, means = _previous_means(Z, y, k)
+    tw = float(_previous_pass(Z, y, means)[0].sum()) / Z.shape[0]
+    C = means - (counts @ means) / counts.sum()
+    return tw / (float(C.square().sum()) / k)
+
+
+def previous_class_means(Z, y, k):
+    _previous_validation(Z, y, k)
+    return _previous_means(Z, y, k)[1]
+
+
+PAIRS = {  # metric: (compensated, previous)
+    "nc1_papyan": (lambda Z, y, k: nc1_papyan(Z, y), previous_nc1_papyan),
+    "nc1_trace_ratio": (lambda Z, y, k: nc1_trace_ratio(Z, y), previous_nc1_trace_ratio),
+    "class_means": (lambda Z, y, k: class_means(Z, y), previous_class_means),
+}
+TARGET_VS_PREVIOUS = 1.10
+_PAIR_TIMES: dict[tuple[str, str, str], tuple[float, float]] = {}
+
+
+@pytest.mark.parametrize("dtype_name", list(DTYPES))
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("metric", list(PAIRS))
+def test_bench_compensated_vs_previous(benchmark, metric, config, dtype_name):
+    """Minimum over 7 interleaved rounds of each route (one warm-up each), same data."""
+    Z, y, k, _, _ = _data(config, dtype_name)
+    new, old = PAIRS[metric]
+    benchmark.group = f"compensated-{metric}-{config}-{dtype_name}"
+    times = {"new": [], "old": []}
+
+    def rounds():
+        for fn in (new, old):  # warm-up
+            fn(Z, y, k)
+        for _ in range(7):
+            for name, fn in (("new", new), ("old", old)):
+                t0 = time.perf_counter()
+                fn(Z, y, k)
+                times[name].append(time.perf_counter() - t0)
+
+    benchmark.pedantic(rounds, rounds=1, iterations=1, warmup_rounds=0)
+    _PAIR_TIMES[(metric, config, dtype_name)] = (min(times["new"]), min(times["old"]))
+    if metric != "class_means":  # same value on this well-spread data
+        rel = 1e-3 if dtype_name == "float32" else 1e-10
+        assert new(Z, y, k) == pytest.approx(old(Z, y, k), rel=rel)
+
+
+def test_bench_compensated_summary(benchmark):
+    """Ratios compensated / previous measured in this run (printed; target <= 1.10)."""
+    benchmark.group = "summary"
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    if not _PAIR_TIMES:
+        pytest.skip("no compensated-vs-previous configuration was run")
+    rows, over = [], []
+    for (metric, config, dtype_name), (new, old) in sorted(_PAIR_TIMES.items()):
+        ratio = new / old if old > 0 else math.inf
+        rows.append(
+            f"{metric:16s} {config:14s} {dtype_name:8s} compensated {new:.4f}s  "
+            f"previous {old:.4f}s  ratio {ratio:.3f}"
+        )
+        if ratio > TARGET_VS_PREVIOUS:
+            over.append(f"{metric} {config} {dtype_name}: {ratio:.3f}")
+    print("\n" + "\n".join(rows))
+    if over:
+        print("above the 1.10 target: " + "; ".join(over))
