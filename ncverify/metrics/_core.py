@@ -58,6 +58,9 @@ __all__ = [
 ]
 
 F64 = torch.float64
+#: the Papyan pass is redone around float64 class means when the provisional (input-dtype)
+#: means were off by more than ``DRIFT_EPS · eps`` in units of the between-class spread
+DRIFT_EPS = 128
 
 
 # --------------------------------------------------------------------------- internals
@@ -114,13 +117,18 @@ def _scatter(Z, y, k, counts):
 
 
 def _projected(Z, y, k, counts, *, need_ss, W=None, b=None, ncc=False):
-    """The Papyan pass (with the scatter, the NC3 cosine and NC4 when asked) around the
-    provisional means; redone around the float64 means when the correction was large or
-    the provisional means were off by more than ``64·eps`` in units of the between-class
-    spread (``‖Qᵀδ_c‖``: what the Gram factor ``Q`` is sensitive to)."""
-    shift = _provisional_means(Z, y, k, counts)
+    """The Papyan pass (with the scatter, the NC3 cosine and NC4 when asked).
+
+    Around the provisional means first; redone around the float64 means when the
+    correction was large or the provisional means were off by more than
+    :data:`DRIFT_EPS` ``· eps`` in units of the between-class spread (``max_c ‖Qᵀδ_c‖``:
+    what the Gram factor ``Q``, built from the means, is sensitive to).
+    """
+    dt = Z.dtype
+    means = _provisional_means(Z, y, k, counts).to(F64)
     for attempt in (0, 1):
-        Q = _papyan_factor(_centred(shift.to(F64), counts).to(Z.dtype))
+        Q = _papyan_factor(_centred(means, counts), dt)
+        shift = means.to(dt)
         out = within_pass(
             Z,
             y,
@@ -133,10 +141,10 @@ def _projected(Z, y, k, counts, *, need_ss, W=None, b=None, ncc=False):
             b=b,
             ncc_means=shift if ncc else None,
         )
-        drift = out.drift if Q.shape[1] else 0.0
-        if attempt or not (out.poor or drift > 64 * torch.finfo(Z.dtype).eps):
+        drifted = Q.shape[1] > 0 and out.drift > DRIFT_EPS * torch.finfo(dt).eps
+        if attempt or not (out.poor or drifted):
             return out, Q
-        shift = (class_sums(Z, y, k) / counts[:, None]).to(Z.dtype)
+        means = class_sums(Z, y, k) / counts[:, None]
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -151,18 +159,22 @@ def _trace_sigma_b(centred: torch.Tensor) -> float:
     return float(centred.square().sum()) / centred.shape[0]
 
 
-def _papyan_factor(centred: torch.Tensor) -> torch.Tensor:
+def _papyan_factor(centred: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""``Q`` (``p × r``) with ``(1/K) tr(Σ_W Σ_B^†) = (1/N) Σ_i ‖Qᵀ(z_i − μ_{y_i})‖²``.
 
     ``G = M̃ M̃ᵀ`` (K×K) has the exact null vector of class counts, so at most ``K−1``
-    eigenvalues are kept, and only those above ``K · eps(dtype of M̃) · λ_max``.
-    With ``G^† = U Λ^{-1} Uᵀ`` and ``P = M̃ᵀ G^†``: ``‖Pᵀh‖ = ‖Λ^{-1} Uᵀ M̃ h‖``, so
-    ``Q = M̃ᵀ U Λ^{-1}``. No ``p × p`` matrix is formed.
+    eigenvalues are kept, and only those above ``K · eps(dtype) · λ_max``, ``dtype`` the
+    computing dtype of the metric (default: ``M̃``'s): a rank decision in the data's
+    precision (spec §7). With ``G^† = U Λ^{-1} Uᵀ`` and ``P = M̃ᵀ G^†``:
+    ``‖Pᵀh‖ = ‖Λ^{-1} Uᵀ M̃ h‖``, so ``Q = M̃ᵀ U Λ^{-1}``, returned in ``dtype``. The K×K
+    eigendecomposition and ``Q`` itself are computed in float64 (cheap: no ``p × p`` matrix
+    is formed), so a float32 ``Q`` is accurate to its own rounding.
     """
-    k = centred.shape[0]
-    G = centred @ centred.transpose(0, 1)
-    U, lam = gram_pinv_factor(G, dtype=centred.dtype, max_rank=k - 1)
-    return centred.transpose(0, 1) @ (U / lam)
+    dtype = centred.dtype if dtype is None else dtype
+    C = centred.to(F64)
+    k = C.shape[0]
+    U, lam = gram_pinv_factor(C @ C.transpose(0, 1), dtype=dtype, max_rank=k - 1)
+    return (C.transpose(0, 1) @ (U / lam)).to(dtype)
 
 
 def _ratio(num: float, den: float) -> float:
