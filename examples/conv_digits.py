@@ -1,9 +1,9 @@
 """Example plug-in: a small convolutional network for 8×8 scikit-learn digits.
 
-ncverify passes data as ``(N, d)`` matrices, so the network takes the flattened 64-vector of
-``sklearn.datasets.load_digits`` and reshapes it to ``(N, 1, 8, 8)`` inside ``forward``.
-Two ReLU convolutions, global flattening, then a bias-free linear head of two layers.
-From the repository root::
+The factory declares the input it needs as the default of ``input_shape``: ``(1, 8, 8)``,
+one-channel 8×8 images. ncverify then trains it on scikit-learn's digits as images
+``(N, 1, 8, 8)`` (``ncverify.data.make_dataset_for_shape``). Two ReLU convolutions,
+flattening, then a bias-free linear head of two layers. From the repository root::
 
     ncverify check --arch examples.conv_digits:factory
     pytest theorems/ --ncverify-arch examples.conv_digits:factory
@@ -23,11 +23,10 @@ IMAGE_SIDE = 8
 
 
 class ConvDigits(nn.Module):
-    """``(N, 64) -> (N, 1, 8, 8) -> conv3×3 -> ReLU -> conv3×3 -> ReLU -> flatten -> head``."""
+    """``(N, 1, 8, 8) -> conv3×3 -> ReLU -> conv3×3 (stride 2) -> ReLU -> flatten -> head``."""
 
     def __init__(self, num_classes: int, *, channels: int = 8, head_width: int = 32):
         super().__init__()
-        self.input_dim = IMAGE_SIDE * IMAGE_SIDE
         self.num_classes = num_classes
         self.num_head_layers = 2
         self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
@@ -41,8 +40,7 @@ class ConvDigits(nn.Module):
         )
 
     def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:
-        x = X.reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
-        c1 = torch.relu(self.conv1(x))
+        c1 = torch.relu(self.conv1(X))
         c2 = torch.relu(self.conv2(c1))
         h = c2.flatten(1)
         feats = [c1.flatten(1), h]
@@ -61,10 +59,13 @@ class ConvDigits(nn.Module):
         return (0.0, 1.0)  # ReLU: sigma' in {0, 1}
 
 
-def factory(*, input_dim: int, num_classes: int, num_samples: int) -> ConvDigits:
-    """A :class:`ConvDigits` network; needs ``input_dim == 64`` (flattened 8×8 images)."""
-    if input_dim != IMAGE_SIDE * IMAGE_SIDE:
-        raise ValueError(
-            f"conv_digits needs flattened 8x8 images, input_dim=64; got input_dim={input_dim}"
-        )
+def factory(
+    *,
+    input_shape: tuple[int, ...] = (1, IMAGE_SIDE, IMAGE_SIDE),
+    num_classes: int,
+    num_samples: int,
+) -> ConvDigits:
+    """A :class:`ConvDigits` network for one-channel 8×8 images (``input_shape=(1, 8, 8)``)."""
+    if tuple(input_shape) != (1, IMAGE_SIDE, IMAGE_SIDE):
+        raise ValueError(f"conv_digits takes 1x8x8 images; got input_shape={input_shape}")
     return ConvDigits(num_classes, head_width=max(32, num_classes))

@@ -171,19 +171,21 @@ def test_interrupted_session_writes_an_incomplete_report(pytester):
         "-p", "no:cacheprovider", "--ncverify-report=out", no_reraise_ctrlc=True
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert not (pytester.path / "out" / "report.json").exists()
+    report = json.loads((pytester.path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False
     assert report["incomplete_reasons"][0] == "interrupted (KeyboardInterrupt)"
     assert "of 3 selected tests did not finish" in report["incomplete_reasons"][-1]
     assert [e["theorem_id"] for e in report["evaluations"]] == ["syn-int"]
-    assert "INCOMPLETE RUN" in (pytester.path / "out" / "report.html").read_text()
+    assert "INCOMPLETE RUN" in (pytester.path / "out" / "incomplete" / "report.html").read_text()
+    result.stdout.fnmatch_lines(["ncverify: INCOMPLETE report in out/incomplete (marked;*"])
 
 
 def test_exitfirst_marks_the_report_incomplete(pytester):
     pytester.makepyfile("def test_a(): assert False\ndef test_b(): pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-x", "--ncverify-report=out")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    report = json.loads((pytester.path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False
     assert any(r.startswith("stopped early") for r in report["incomplete_reasons"])
 

@@ -19,9 +19,13 @@ from ._assumptions import (
     architecture_assumptions,
 )
 from ._loader import (
+    DEFAULT_INPUT_SHAPE,
     ENTRY_POINT_GROUP,
+    PLUGIN_NUM_CLASSES,
+    PLUGIN_SAMPLES_PER_CLASS,
     ArchitectureFactory,
     available_architectures,
+    check_plugin,
     load_architecture,
     pyramidal_factory,
 )
@@ -32,7 +36,10 @@ from ._skip import DenseMLP, ResidualMLP
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURE_ASSUMPTIONS",
+    "DEFAULT_INPUT_SHAPE",
     "ENTRY_POINT_GROUP",
+    "PLUGIN_NUM_CLASSES",
+    "PLUGIN_SAMPLES_PER_CLASS",
     "ArchitectureAssumption",
     "ArchitectureFactory",
     "ArchitectureInfo",
@@ -45,6 +52,7 @@ __all__ = [
     "architecture_assumptions",
     "available_architectures",
     "check_architecture",
+    "check_plugin",
     "linearity_tolerance",
     "load_architecture",
     "make_activation",
