@@ -209,6 +209,7 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
         raise _Stopped(signum)
 
     saved = {sig: signal.signal(sig, stop) for sig in stops}
+    since = time.time() - 1.0  # file times may be coarser than a second
     proc = None
     stopped = None
     try:
@@ -264,6 +265,9 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
             )
         )
         run.abandon([why])
+    if stopped is None and proc.returncode < 0:  # pytest itself was killed by a signal
+        stopped = -proc.returncode
+        stream.write(f"ncverify: pytest was killed by {signal.Signals(stopped).name}\n")
     if stopped is not None:
         name = signal.Signals(stopped).name
         stream.write(
@@ -272,16 +276,19 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
             "unchanged)\n"
         )
         return 128 + stopped
-    return _summarise(proc.returncode, run.target, stream)
+    return _summarise(proc.returncode, run.target, stream, since)
 
 
-def _finished_report(out_dir: Path) -> tuple[dict | None, Path, bool]:
-    """(report, its directory, complete?) of the run that just ended."""
+def _finished_report(out_dir: Path, since: float) -> tuple[dict | None, Path, bool]:
+    """(report, its directory, complete?) of the run that started at ``since`` (a report
+    written before that is an earlier run's: ignored)."""
     from ..report import INCOMPLETE_DIR
 
     for directory, complete in ((out_dir, True), (out_dir / INCOMPLETE_DIR, False)):
         path = directory / "report.json"
         try:
+            if path.stat().st_mtime < since:
+                continue
             with open(path, encoding="utf-8") as f:
                 report = json.load(f)
         except (OSError, ValueError):
@@ -300,10 +307,11 @@ def _newest_log(out_dir: Path) -> Path:
     return max(logs, key=lambda p: p.stat().st_mtime) if logs else out_dir / "pytest.log"
 
 
-def _summarise(rc: int, out_dir: Path, stream: TextIO) -> int:
+def _summarise(rc: int, out_dir: Path, stream: TextIO, since: float = 0.0) -> int:
+    """Print the verdicts and where the report is; map pytest's status to ours."""
     from ..report import format_verdict_table
 
-    report, where, complete = _finished_report(out_dir)
+    report, where, complete = _finished_report(out_dir, since)
     log = where / "pytest.log" if report is not None else _newest_log(out_dir)
     if report is not None and report.get("verdicts"):
         print(format_verdict_table(report["verdicts"]))
@@ -313,6 +321,13 @@ def _summarise(rc: int, out_dir: Path, stream: TextIO) -> int:
             f"`ncverify check`, that tests are marked ncverify_arch); log: {log}\n"
         )
         return EXIT_USAGE
+    reasons = " ".join((report or {}).get("incomplete_reasons") or [])
+    if rc == 2 and not complete and reasons.startswith("interrupted (KeyboardInterrupt"):
+        stream.write(
+            f"ncverify: pytest was interrupted ({reasons.split(';')[0]}); partial report in "
+            f"{where} (the complete report in {out_dir}, if any, is unchanged)\n"
+        )
+        return EXIT_INTERRUPTED
     if rc not in (0, 1):
         stream.write(
             f"ncverify: error: pytest exited with status {rc} (collection error, "

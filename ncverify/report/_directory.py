@@ -16,8 +16,9 @@ One run on ``DIR`` is a :class:`ReportRun`:
   directory becomes ``DIR/incomplete/``, marked: ``report.json`` has ``"complete": false``
   with the reasons and ``INCOMPLETE.txt`` says so; the complete report in ``DIR`` is left
   byte for byte as it was.
-* **checkpoint** — a long run also swaps a partial report into ``DIR/incomplete/`` every
-  few minutes, so a process killed outright still leaves one.
+* **checkpoint** — a long run also writes a partial report into its staging directory and
+  swaps a copy into ``DIR/incomplete/`` every few minutes, so a process killed outright
+  still leaves one.
 
 Leftovers of a killed run (a staging directory nobody finalised) are moved to
 ``DIR/incomplete/`` by the next run on the same directory, before it starts.
@@ -107,8 +108,9 @@ def replace_dir(new: Path, target: Path) -> None:
 
 def mark_incomplete(directory: Path, reasons: Iterable[str]) -> None:
     """Mark the report in ``directory`` incomplete: ``INCOMPLETE.txt`` and, when
-    ``report.json`` claims to be complete (a run killed during its final write), set
-    ``complete`` false with the reasons and re-render report.md/html from it."""
+    ``report.json`` claims to be complete (a run killed during its final write) or lacks one
+    of ``reasons`` (a checkpoint of a run killed later), set ``complete`` false, add the
+    reasons and re-render report.md/html from it."""
     from ._build import atomic_write
 
     reasons = list(reasons)
@@ -123,10 +125,12 @@ def mark_incomplete(directory: Path, reasons: Iterable[str]) -> None:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if report.get("complete") is False:
+    known = list(report.get("incomplete_reasons") or [])
+    new = [r for r in reasons if r not in known]
+    if report.get("complete") is False and not new:
         return
     report["complete"] = False
-    report["incomplete_reasons"] = list(report.get("incomplete_reasons") or []) + reasons
+    report["incomplete_reasons"] = known + new
     from ._build import _json_text
     from ._render import render_html, render_markdown
 
@@ -189,14 +193,21 @@ class ReportRun:
         return not self.staging.exists()
 
     def checkpoint(self, write: Callable[[Path], object], reasons: Iterable[str]) -> None:
-        """Swap a partial report (``write(directory)``) into ``target/incomplete/``."""
+        """Write a partial report (``write(directory)``) into the staging directory, marked,
+        and swap a copy of it into ``target/incomplete/``: a run that dies outright has left
+        it there, and its staging directory (finalised by ``ncverify`` or the next run)
+        holds it too."""
+        reasons = list(reasons)
+        write(self.staging)
+        mark_incomplete(self.staging, reasons)
         self.target.mkdir(parents=True, exist_ok=True)
         tmp = self.staging.with_name(self.staging.name + "-checkpoint")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
         try:
-            write(tmp)
-            mark_incomplete(tmp, reasons)
+            for entry in self.staging.iterdir():
+                if entry.is_file() and entry.name != ".progress":
+                    shutil.copy2(entry, tmp / entry.name)
             replace_dir(tmp, self.target / INCOMPLETE_DIR)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -205,6 +216,7 @@ class ReportRun:
     def commit(self) -> Path:
         """Make the staged (complete) report ``target``; returns ``target``."""
         (self.staging / ".progress").unlink(missing_ok=True)
+        (self.staging / MARKER).unlink(missing_ok=True)  # left by a checkpoint
         if self.target.is_dir():
             for entry in self.target.iterdir():
                 if _is_report_entry(entry.name) or entry.name == INCOMPLETE_DIR:
