@@ -272,11 +272,20 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
         name = signal.Signals(stopped).name
         stream.write(
             f"ncverify: stopped by {name}; partial report in "
-            f"{run.target / 'incomplete'} (the complete report in {run.target}, if any, is "
-            "unchanged)\n"
+            f"{_shown(run.target / 'incomplete')} (the complete report in "
+            f"{_shown(run.target)}, if any, is unchanged)\n"
         )
         return 128 + stopped
     return _summarise(proc.returncode, run.target, stream, since)
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (as the user typed)."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def _finished_report(out_dir: Path, since: float) -> tuple[dict | None, Path, bool]:
@@ -325,7 +334,8 @@ def _summarise(rc: int, out_dir: Path, stream: TextIO, since: float = 0.0) -> in
     if rc == 2 and not complete and reasons.startswith("interrupted (KeyboardInterrupt"):
         stream.write(
             f"ncverify: pytest was interrupted ({reasons.split(';')[0]}); partial report in "
-            f"{where} (the complete report in {out_dir}, if any, is unchanged)\n"
+            f"{_shown(where)} (the complete report in {_shown(out_dir)}, if any, is "
+            "unchanged)\n"
         )
         return EXIT_INTERRUPTED
     if rc not in (0, 1):
@@ -345,11 +355,11 @@ def _summarise(rc: int, out_dir: Path, stream: TextIO, since: float = 0.0) -> in
             stream.write(
                 "ncverify: the report is INCOMPLETE: "
                 + "; ".join(report.get("incomplete_reasons") or [])
-                + f"\nncverify: partial report in {where} (the complete report in {out_dir}, "
-                "if any, is unchanged)\n"
+                + f"\nncverify: partial report in {_shown(where)} (the complete report in "
+                f"{_shown(out_dir)}, if any, is unchanged)\n"
             )
         else:
-            print(f"report: {where / 'report.html'} (also report.md, report.json)")
+            print(f"report: {_shown(where / 'report.html')} (also report.md, report.json)")
     if found:
         kinds = sorted({ce.get("verdict", "counterexample") for ce in report["counterexamples"]})
         stream.write(

@@ -29,7 +29,13 @@ from ._loader import (
     load_architecture,
     pyramidal_factory,
 )
-from ._protocol import ArchitectureInfo, check_architecture, linearity_tolerance
+from ._protocol import (
+    FACTORY_SIGNATURE,
+    PROTOCOL_MEMBERS,
+    ArchitectureInfo,
+    check_architecture,
+    linearity_tolerance,
+)
 from ._pyramidal import PyramidalMLP
 from ._skip import DenseMLP, ResidualMLP
 
@@ -38,8 +44,10 @@ __all__ = [
     "ARCHITECTURE_ASSUMPTIONS",
     "DEFAULT_INPUT_SHAPE",
     "ENTRY_POINT_GROUP",
+    "FACTORY_SIGNATURE",
     "PLUGIN_NUM_CLASSES",
     "PLUGIN_SAMPLES_PER_CLASS",
+    "PROTOCOL_MEMBERS",
     "ArchitectureAssumption",
     "ArchitectureFactory",
     "ArchitectureInfo",

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidArchitecture, InvalidInput
-from ._protocol import input_shape_of
+from ._protocol import FACTORY_SIGNATURE, input_shape_of
 
 __all__ = [
     "DEFAULT_INPUT_SHAPE",
@@ -50,7 +50,7 @@ DEFAULT_INPUT_SHAPE = (16,)
 #: the data a plug-in is checked on by ``ncverify check`` (and the ``ncverify_arch`` tests)
 PLUGIN_NUM_CLASSES = 4
 PLUGIN_SAMPLES_PER_CLASS = 8
-_PROTOCOL = "factory(*, input_shape, num_classes, num_samples)"
+_PROTOCOL = FACTORY_SIGNATURE
 _BUILTIN = {"pyramidal": "ncverify.nets:pyramidal_factory"}
 _SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")

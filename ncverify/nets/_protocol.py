@@ -29,6 +29,8 @@ from torch import nn
 from ..errors import InvalidArchitecture, InvalidInput
 
 __all__ = [
+    "FACTORY_SIGNATURE",
+    "PROTOCOL_MEMBERS",
     "ArchitectureInfo",
     "check_architecture",
     "input_shape_of",
@@ -37,6 +39,20 @@ __all__ = [
 
 _PROBE_SAMPLES = 7
 _PROBE_SEED = 8191
+
+#: the network protocol, member -> required (docs/architectures.md shows exactly this table;
+#: a test compares them). Optional members let JSWM's assumptions be measured.
+PROTOCOL_MEMBERS = {
+    "num_classes": True,
+    "num_head_layers": True,
+    "forward": True,
+    "layer_features": True,
+    "head_weights": True,
+    "activation_slope_range": False,
+    "nonlinear_widths": False,
+}
+#: how ncverify calls a plug-in's factory (``ncverify.nets.ArchitectureFactory.build``)
+FACTORY_SIGNATURE = "factory(*, input_shape, num_classes, num_samples)"
 
 
 def _positive_int(value, name: str) -> int:
@@ -177,8 +193,10 @@ def check_architecture(
     if not isinstance(net, nn.Module):
         raise InvalidArchitecture(f"a network must be a torch.nn.Module, got {type(net).__name__}")
     name = type(net).__name__
-    missing = [m for m in ("layer_features", "head_weights") if not callable(getattr(net, m, None))]
-    missing += [a for a in ("num_classes", "num_head_layers") if not hasattr(net, a)]
+    required = [m for m, needed in PROTOCOL_MEMBERS.items() if needed]
+    methods = ("forward", "layer_features", "head_weights")
+    missing = [m for m in required if m in methods and not callable(getattr(net, m, None))]
+    missing += [a for a in required if a not in methods and not hasattr(net, a)]
     if missing:
         raise InvalidArchitecture(
             f"{name} does not implement the ncverify network protocol: missing "
