@@ -8,6 +8,7 @@ pytest dies before finalising its report, moves what it wrote to ``DIR/incomplet
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -92,14 +93,25 @@ class _Stopped(Exception):
         self.signum = signum
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the pytest child gets SIGTERM when ``ncverify`` dies, even by SIGKILL."""
-    try:
-        import ctypes
+def _child_setup(stops: frozenset[int]):
+    """What the pytest child runs before exec: unblock the stopping signals (blocked in this
+    process while it starts the child) and, on Linux, ask for SIGTERM when ``ncverify``
+    dies, even by SIGKILL (``PR_SET_PDEATHSIG``)."""
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
+    def setup() -> None:  # pragma: no cover - runs in the child
+        _mask(signal.SIG_UNBLOCK, stops)
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(Exception):
+                import ctypes
+
+                ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    return setup
+
+
+def _mask(how, signals: frozenset[int]) -> None:
+    if how is not None and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(how, signals)
 
 
 def _stop_group(proc: subprocess.Popen, signum: int) -> None:
@@ -107,16 +119,8 @@ def _stop_group(proc: subprocess.Popen, signum: int) -> None:
     try:
         os.killpg(proc.pid, signum)
     except (ProcessLookupError, PermissionError, AttributeError):
-        with _suppress():
+        with contextlib.suppress(OSError):
             proc.send_signal(signum)
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], (OSError, ValueError))
 
 
 def run_suite(
@@ -203,7 +207,7 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
     if command:  # the report records the command as the user typed it
         env[COMMAND_ENV] = json.dumps(list(command))
     env.setdefault("COLUMNS", "200")  # pytest's summary lines keep the failure reason
-    stops = {getattr(signal, n) for n in _STOP_SIGNALS if hasattr(signal, n)}
+    stops = frozenset(getattr(signal, n) for n in _STOP_SIGNALS if hasattr(signal, n))
 
     def stop(signum, frame):
         raise _Stopped(signum)
@@ -216,16 +220,21 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
         with open(run.staging / "pytest.log", "wb") as logf:
             # Own session (process group): a terminal Ctrl-C reaches only us, and we forward
             # exactly one SIGINT to the whole group, so pytest writes its partial report once.
-            proc = subprocess.Popen(
-                cmd,
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env=env,
-                pass_fds=() if run.lock_fd is None else (run.lock_fd,),
-                preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
-            )
+            # The stopping signals wait (blocked) until the child exists: none is lost.
+            _mask(signal.SIG_BLOCK if os.name == "posix" else None, stops)
+            try:
+                proc = subprocess.Popen(
+                    cmd,
+                    stdout=logf,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    env=env,
+                    pass_fds=() if run.lock_fd is None else (run.lock_fd,),
+                    preexec_fn=_child_setup(stops) if os.name == "posix" else None,
+                )
+            finally:
+                _mask(signal.SIG_UNBLOCK if os.name == "posix" else None, stops)
             try:
                 while proc.poll() is None:
                     state = _read_progress(progress)
@@ -244,9 +253,9 @@ def _run_locked(run, suite_path, profile, seed, workers, markexpr, arch, extra, 
                     proc.wait()
     finally:
         if proc is not None:
-            _stop_group(proc, signal.SIGKILL) if proc.poll() is None else None
-            with _suppress():
-                os.killpg(proc.pid, signal.SIGKILL)  # no orphaned worker survives
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)  # no orphaned xdist worker survives
+            proc.wait()
         for sig, handler in saved.items():
             signal.signal(sig, handler)
     state = _read_progress(progress)
