@@ -3,9 +3,9 @@
 Run:  pytest benchmarks/bench_metrics.py --benchmark-only -p no:cacheprovider -s
 
 ``test_bench_compensated_vs_previous`` times the compensated class sums (float64 sums,
-corrected two-pass; ``docs/metrics.md``) against the route they replaced (class sums
-accumulated in the input dtype with ``index_add_``), rebuilt below from the previous code,
-interleaving the two in one run; target: at most 10% slower.
+corrected two-pass; ``docs/metrics.md``) against the previous code (class sums accumulated
+in the input dtype with ``index_add_``), loaded from git history (``PREVIOUS_COMMIT``),
+interleaving the two in one run; target: at most 10% more CPU time.
 
 Papyan NC1 via the K×K Gram route (``ncverify.nc1_papyan``) against, in the same run,
 (a) the textbook p×p formula ``(1/K) tr(Σ_W Σ_B^†)`` with ``torch.linalg.pinv(…,
@@ -29,7 +29,7 @@ import time
 import pytest
 import torch
 
-from ncverify.metrics import class_means, nc1_papyan, nc1_trace_ratio
+from ncverify.metrics import cdnv, class_means, collapse_metrics, nc1_papyan, nc1_trace_ratio
 
 CONFIGS = {  # name: (N, p, K)
     "N50000-p1024": (50_000, 1024, 100),
@@ -185,65 +185,54 @@ def test_bench_summary(benchmark):
 
 
 # ------------------------------------------------------------- compensated vs previous route
-def _previous_validation(Z, y, k):
-    """The input checks both routes do (finite entries, label range, every class present)."""
-    assert bool(torch.isfinite(Z.sum())) and 0 <= int(y.min()) and int(y.max()) < k
-    assert bool((torch.bincount(y, minlength=k) > 0).all())
+#: the last commit before the compensated class sums (the code "today's" cost refers to)
+PREVIOUS_COMMIT = "67165ae"
+_PREVIOUS_FILES = ("__init__", "_core", "_collapse", "_streaming", "_linalg", "_validation")
 
 
-def _previous_means(Z, y, k):
-    counts = torch.bincount(y, minlength=k).to(Z.dtype)
-    sums = torch.zeros(k, Z.shape[1], dtype=Z.dtype).index_add_(0, y, Z)  # input dtype
-    return counts, sums / counts[:, None]
+@functools.lru_cache(maxsize=1)
+def _previous_metrics():
+    """ncverify.metrics as of PREVIOUS_COMMIT, loaded from git into a temporary package (the
+    same run then times both; skipped outside a git checkout with that commit)."""
+    import importlib.util
+    import tempfile
+    from pathlib import Path
 
-
-def _previous_pass(Z, y, means, Q=None, need_ss=True):
-    k, p = means.shape
-    ss = torch.zeros(k, dtype=Z.dtype)
-    proj = torch.zeros((), dtype=Z.dtype)
-    step = max(1, (1 << 20) // p)
-    for s in range(0, Z.shape[0], step):
-        zc, yc = Z[s : s + step], y[s : s + step]
-        H = means.index_select(0, yc)
-        torch.sub(zc, H, out=H)
-        if need_ss:
-            ss.index_add_(0, yc, torch.linalg.vector_norm(H, dim=1).square())
-        if Q is not None:
-            proj += (H @ Q).square().sum()
-    return ss, proj
-
-
-def previous_nc1_papyan(Z, y, k):
-    """nc1_papyan before the compensated sums (K×K Gram route, input-dtype class sums)."""
-    _previous_validation(Z, y, k)
-    counts, means = _previous_means(Z, y, k)
-    C = means - (counts @ means) / counts.sum()
-    lam, U = torch.linalg.eigh(C @ C.T)
-    lam, U = lam.flip(0), U.flip(1)
-    r = min(int((lam > k * torch.finfo(Z.dtype).eps * lam[0]).sum()), k - 1)
-    Q = C.T @ (U[:, :r] / lam[:r])
-    Q = torch.nn.functional.pad(Q, (0, -(-r // 8) * 8 - r))
-    return float(_previous_pass(Z, y, means, Q, need_ss=False)[1]) / Z.shape[0]
-
-
-def previous_nc1_trace_ratio(Z, y, k):
-    """nc1_trace_ratio before the compensated sums (two passes, input-dtype sums)."""
-    _previous_validation(Z, y, k)
-    counts, means = _previous_means(Z, y, k)
-    tw = float(_previous_pass(Z, y, means)[0].sum()) / Z.shape[0]
-    C = means - (counts @ means) / counts.sum()
-    return tw / (float(C.square().sum()) / k)
-
-
-def previous_class_means(Z, y, k):
-    _previous_validation(Z, y, k)
-    return _previous_means(Z, y, k)[1]
+    root = Path(__file__).resolve().parents[1]
+    pkg = Path(tempfile.mkdtemp()) / "ncverify_previous_metrics"
+    pkg.mkdir()
+    for name in _PREVIOUS_FILES:
+        proc = subprocess.run(
+            ["git", "show", f"{PREVIOUS_COMMIT}:ncverify/metrics/{name}.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"previous metrics not available from git: {proc.stderr.strip()}")
+        text = proc.stdout.replace("from ..errors import", "from ncverify.errors import")
+        (pkg / f"{name}.py").write_text(text)
+    spec = importlib.util.spec_from_file_location(
+        pkg.name, pkg / "__init__.py", submodule_search_locations=[str(pkg)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[pkg.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 PAIRS = {  # metric: (compensated, previous)
-    "nc1_papyan": (lambda Z, y, k: nc1_papyan(Z, y), previous_nc1_papyan),
-    "nc1_trace_ratio": (lambda Z, y, k: nc1_trace_ratio(Z, y), previous_nc1_trace_ratio),
-    "class_means": (lambda Z, y, k: class_means(Z, y), previous_class_means),
+    name: (
+        (lambda Z, y, k, f=fn: f(Z, y)),
+        (lambda Z, y, k, name=name: getattr(_previous_metrics(), name)(Z, y)),
+    )
+    for name, fn in (
+        ("nc1_papyan", nc1_papyan),
+        ("nc1_trace_ratio", nc1_trace_ratio),
+        ("cdnv", cdnv),
+        ("collapse_metrics", collapse_metrics),
+        ("class_means", class_means),
+    )
 }
 TARGET_VS_PREVIOUS = 1.10
 _PAIR_TIMES: dict[tuple[str, str, str], dict[tuple[str, str], float]] = {}
@@ -253,7 +242,7 @@ _PAIR_TIMES: dict[tuple[str, str, str], dict[tuple[str, str], float]] = {}
 @pytest.mark.parametrize("config", list(CONFIGS))
 @pytest.mark.parametrize("metric", list(PAIRS))
 def test_bench_compensated_vs_previous(benchmark, metric, config, dtype_name):
-    """Minimum over 9 interleaved rounds of each route (one warm-up each), same data, one
+    """Minimum over 15 interleaved rounds of each route (one warm-up each), same data, one
     intra-op thread; both wall time and the process's CPU time are recorded. CPU time is the
     work a route does and is far less disturbed by other jobs on a shared machine."""
     Z, y, k, _, _ = _data(config, dtype_name)
@@ -264,7 +253,7 @@ def test_bench_compensated_vs_previous(benchmark, metric, config, dtype_name):
     def rounds():
         for fn in (new, old):  # warm-up
             fn(Z, y, k)
-        for _ in range(9):
+        for _ in range(15):
             for name, fn in (("new", new), ("old", old)):
                 w0, c0 = time.perf_counter(), time.process_time()
                 fn(Z, y, k)
@@ -278,9 +267,15 @@ def test_bench_compensated_vs_previous(benchmark, metric, config, dtype_name):
     finally:
         torch.set_num_threads(threads)
     _PAIR_TIMES[(metric, config, dtype_name)] = {key: min(v) for key, v in times.items()}
-    if metric != "class_means":  # same value on this well-spread data
-        rel = 1e-3 if dtype_name == "float32" else 1e-10
-        assert new(Z, y, k) == pytest.approx(old(Z, y, k), rel=rel)
+    a, b = new(Z, y, k), old(Z, y, k)  # the same values on this well-spread data
+    rel = 1e-3 if dtype_name == "float32" else 1e-10
+    if metric == "class_means":
+        torch.testing.assert_close(a, b, rtol=rel, atol=0)
+    elif metric == "collapse_metrics":
+        floats = {f: v for f, v in a.as_dict().items() if isinstance(v, float)}
+        assert floats == pytest.approx({f: getattr(b, f) for f in floats}, rel=rel)
+    else:
+        assert a == pytest.approx(b, rel=rel)
 
 
 def test_bench_compensated_summary(benchmark):
@@ -300,7 +295,7 @@ def test_bench_compensated_summary(benchmark):
         )
         if cpu > TARGET_VS_PREVIOUS:
             over.append(f"{metric} {config} {dtype_name}: {cpu:.3f}")
-    print("\n(compensated / previous, minimum of 9 interleaved rounds, 1 thread)")
+    print("\n(compensated / previous, minimum of 15 interleaved rounds, 1 thread)")
     print("\n".join(rows))
     if over:
         print("CPU-time ratio above the 1.10 target: " + "; ".join(over))

@@ -173,6 +173,8 @@ class StreamingCollapse:
             self._means,
             need_means=False,
             need_cos=False,
+            # float64 means merged by Chan-Golub-LeVeque are exact to rounding: no correction
+            lo=torch.zeros_like(self._means) if self.dtype == torch.float64 else None,
             Q=self._Q,
             W=self._W,
             b=self._b,
