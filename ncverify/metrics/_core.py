@@ -30,7 +30,7 @@ import torch
 
 from ..errors import InvalidInput
 from ._linalg import condition_number, gram_pinv_factor
-from ._passes import chunk_rows, class_sums, sketch_matrix, within_pass
+from ._passes import chunk_rows, class_sums, within_pass
 from ._validation import (
     check_classifier,
     check_labels,
@@ -121,14 +121,12 @@ def _projected(Z, y, k, counts, *, need_ss, W=None, b=None, ncc=False):
 
     float64 input: around the class means (float64 sums), with closed-form corrections
     (``_passes``). float32 input: around provisional means summed in the input dtype (as cheap
-    as before), the projection corrected by the per-class sums of the projected deviations,
-    the scatter left uncorrected while a random sketch of the per-class deviation sums shows
-    the correction below :data:`~ncverify.metrics._passes.SKETCH_RTOL` of it (features far from
-    collapse). The pass is redone around the float64 class means (closed-form corrections,
-    exact) when a correction was large, the sketch says the scatter needs one (near
-    collapse), or the provisional means were off by more than :data:`DRIFT_EPS` ``· eps`` in
-    units of the between-class spread (``max_c ‖Qᵀδ_c‖``: what the Gram factor ``Q``, built
-    from the means, is sensitive to).
+    as before), corrected by the per-class sums of the deviations (for the scatter and the
+    exact means; only of the projected deviations when the scatter is not needed), and redone
+    around the float64 class means (closed-form corrections) when a correction was large or
+    the provisional means were off by more than :data:`DRIFT_EPS` ``· eps`` in units of the
+    between-class spread (``max_c ‖Qᵀδ_c‖``: what the Gram factor ``Q``, built from the
+    means, is sensitive to).
     """
     dt = Z.dtype
     options = dict(need_ss=need_ss, need_means=need_ss, W=W, b=b)
@@ -136,10 +134,7 @@ def _projected(Z, y, k, counts, *, need_ss, W=None, b=None, ncc=False):
         means = _provisional_means(Z, y, k, counts).to(F64)
         Q = _papyan_factor(_centred(means, counts), dt)
         shift = means.to(dt)
-        sketch = sketch_matrix(Z.shape[1], dt, Z.device) if need_ss else None
-        out = within_pass(
-            Z, y, shift, counts, Q=Q, sketch=sketch, ncc_means=shift if ncc else None, **options
-        )
+        out = within_pass(Z, y, shift, counts, Q=Q, ncc_means=shift if ncc else None, **options)
         drifted = Q.shape[1] > 0 and out.drift > DRIFT_EPS * torch.finfo(dt).eps
         if not (out.poor or drifted):
             return out, Q

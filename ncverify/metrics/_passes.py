@@ -34,12 +34,10 @@ import torch
 
 __all__ = [
     "MAX_CORRECTION",
-    "SKETCH_RTOL",
     "PassAccumulator",
     "WithinPass",
     "chunk_rows",
     "class_sums",
-    "sketch_matrix",
     "within_pass",
 ]
 
@@ -50,19 +48,6 @@ _CHUNK_ENTRIES = 1 << 20
 #: a pass is redone around the float64 means when its correction removes more than this
 #: fraction of the raw sum (the corrected value then has lost more than ~3 bits)
 MAX_CORRECTION = 0.9
-#: a sketched pass (no per-class sums of the deviations) is redone around the float64 means
-#: when the estimated correction of the scatter exceeds this fraction of it
-SKETCH_RTOL = 1e-8
-#: columns of the random sketch ``R`` (``p × m``): ``‖S_c R‖²`` estimates ``‖S_c‖²`` within a
-#: factor of about ``1 ± sqrt(2/m)``
-SKETCH_COLUMNS = 16
-
-
-def sketch_matrix(p: int, dtype: torch.dtype, device) -> torch.Tensor:
-    """A fixed (seeded) ``p × m`` Gaussian sketch scaled by ``1/sqrt(m)``."""
-    g = torch.Generator().manual_seed(20250124)
-    R = torch.randn(p, SKETCH_COLUMNS, generator=g, dtype=F64) / SKETCH_COLUMNS**0.5
-    return R.to(dtype=dtype, device=device)
 
 
 def chunk_rows(p: int) -> int:
@@ -148,14 +133,11 @@ class PassAccumulator:
         b=None,
         ncc_means=None,
         lo=None,
-        sketch=None,
     ):
         k, p = shift.shape
         dev, dt = shift.device, shift.dtype
         self.shift, self.need_ss, self.need_means, self.lo = shift, need_ss, need_means, lo
-        self.sketch = sketch
-        self.U = None if sketch is None else torch.zeros(k, sketch.shape[1], dtype=dt, device=dev)
-        self.need_s = (need_ss or need_means) and lo is None and sketch is None
+        self.need_s = (need_ss or need_means) and lo is None
         self.ss_raw = torch.zeros(k, dtype=F64, device=dev) if need_ss else None
         self.S = torch.zeros(k, p, dtype=dt, device=dev) if self.need_s else None
         self.Q0 = Q
@@ -181,8 +163,6 @@ class PassAccumulator:
             self.ss_raw.index_add_(0, yc, torch.linalg.vector_norm(H, dim=1).square().to(F64))
         if self.need_s:
             self.S.index_add_(0, yc, H)
-        if self.sketch is not None:
-            self.U.index_add_(0, yc, H @ self.sketch)
         if self.Q is not None:
             HQ = H @ self.Q
             self.proj_raw += HQ.square().sum().to(F64)
@@ -214,13 +194,6 @@ class PassAccumulator:
                 corr = (counts * (lo @ self.Q0.to(F64)).square().sum(1)).sum()
                 out.proj = (self.proj_raw - corr).clamp_min(0.0)
             return out
-        if self.sketch is not None:  # uncorrected scatter; how large the correction would be
-            if self.need_means:
-                out.means = self.shift.to(F64)
-            if self.need_ss:
-                out.ss = self.ss_raw
-                estimate = (self.U.to(F64).square().sum(1) / counts).sum()
-                out.poor = bool(estimate > SKETCH_RTOL * self.ss_raw.sum())
         if self.need_s:
             S64 = self.S.to(F64)
             if self.need_means:
