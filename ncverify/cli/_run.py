@@ -21,7 +21,7 @@ from typing import TextIO
 
 from ..errors import NCVerifyError
 from ..pytest_plugin import COMMAND_ENV
-from ._errors import EXIT_FOUND, EXIT_OK, EXIT_USAGE, CommandError
+from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
 
 __all__ = ["GRACE_S", "CommandError", "run_suite"]
 
