@@ -8,16 +8,21 @@ flattening, then a bias-free linear head of two layers. From the repository root
     ncverify check --arch examples.conv_digits:factory
     pytest theorems/ --ncverify-arch examples.conv_digits:factory
 
-It declares ``activation_slope_range() = (0, 1)`` (ReLU), so JSWM Assumption 4.2 is reported
-as *violated* for it, and no ``nonlinear_widths()`` (Assumption 4.1 is about MLP widths and
-is reported as not checkable): theorem checks on it are "outside" the theorems' hypotheses,
-which is exactly what such a run should say.
+It uses the library's ReLU as ``self.activation`` (``ncverify.nets.ReLU``), so JSWM
+Assumption 4.2 (``σ' ∈ [γ, 1]``, ``γ > 0``) is *measured* on it and fails (``γ = 0``; it also
+declares ``activation_slope_range() = (0, 1)`` through the protocol), and no
+``nonlinear_widths()`` (Assumption 4.1 is about MLP widths and is reported as not checkable):
+Theorem 4.4 on it is "outside" its hypotheses, which is exactly what such a run should say.
+Proposition 5.3 (jswm-5.3) has only hypotheses measured on the trained run (stability,
+interpolation, rank of the output), so it may be confirmed.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ncverify.nets import ReLU
 
 IMAGE_SIDE = 8
 
@@ -29,6 +34,7 @@ class ConvDigits(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.num_head_layers = 2
+        self.activation = ReLU()  # the library's: Assumption 4.2 is measured on it
         self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
         self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, stride=2)
         flat = channels * (IMAGE_SIDE // 2) ** 2
@@ -40,8 +46,8 @@ class ConvDigits(nn.Module):
         )
 
     def layer_features(self, X: torch.Tensor) -> list[torch.Tensor]:
-        c1 = torch.relu(self.conv1(X))
-        c2 = torch.relu(self.conv2(c1))
+        c1 = self.activation(self.conv1(X))
+        c2 = self.activation(self.conv2(c1))
         h = c2.flatten(1)
         feats = [c1.flatten(1), h]
         for layer in self.head:
