@@ -2,6 +2,11 @@
 
 Run:  pytest benchmarks/bench_metrics.py --benchmark-only -p no:cacheprovider -s
 
+``test_bench_compensated_vs_previous`` times the compensated class sums (float64 sums,
+corrected two-pass; ``docs/metrics.md``) against the previous code (class sums accumulated
+in the input dtype with ``index_add_``), loaded from git history (``PREVIOUS_COMMIT``),
+interleaving the two in one run; target: at most 10% more CPU time.
+
 Papyan NC1 via the K×K Gram route (``ncverify.nc1_papyan``) against, in the same run,
 (a) the textbook p×p formula ``(1/K) tr(Σ_W Σ_B^†)`` with ``torch.linalg.pinv(…,
 hermitian=True)`` (a strong baseline: eigh-based pinv, trace as an elementwise sum) and
@@ -16,13 +21,15 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
-from ncverify.metrics import nc1_papyan
+from ncverify.metrics import cdnv, class_means, collapse_metrics, nc1_papyan, nc1_trace_ratio
 
 CONFIGS = {  # name: (N, p, K)
     "N50000-p1024": (50_000, 1024, 100),
@@ -116,7 +123,7 @@ for Z, y in chunks():
     acc.update(Z, y)
 m = acc.result()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-held = [v for v in vars(acc).values() if isinstance(v, torch.Tensor)] + list(acc._acc2.values())
+held = [v for v in [*vars(acc).values(), *vars(acc._acc2).values()] if isinstance(v, torch.Tensor)]
 state = sum(t.numel() * t.element_size() for t in held)
 print(json.dumps({"maxrss_delta_bytes": (after - before) * 1024, "state_bytes": state,
                   "chunk_bytes": chunk * p * 8, "pxp_bytes": p * p * 8,
@@ -175,3 +182,120 @@ def test_bench_summary(benchmark):
         pytest.skip("no complete Papyan configuration was run")
     print("\n" + "\n".join(rows))
     assert not failures, failures
+
+
+# ------------------------------------------------------------- compensated vs previous route
+#: the last commit before the compensated class sums (the code "today's" cost refers to)
+PREVIOUS_COMMIT = "67165ae"
+_PREVIOUS_FILES = ("__init__", "_core", "_collapse", "_streaming", "_linalg", "_validation")
+
+
+@functools.lru_cache(maxsize=1)
+def _previous_metrics():
+    """ncverify.metrics as of PREVIOUS_COMMIT, loaded from git into a temporary package (the
+    same run then times both; skipped outside a git checkout with that commit)."""
+    import importlib.util
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pkg = Path(tempfile.mkdtemp()) / "ncverify_previous_metrics"
+    pkg.mkdir()
+    for name in _PREVIOUS_FILES:
+        proc = subprocess.run(
+            ["git", "show", f"{PREVIOUS_COMMIT}:ncverify/metrics/{name}.py"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            pytest.skip(f"previous metrics not available from git: {proc.stderr.strip()}")
+        text = proc.stdout.replace("from ..errors import", "from ncverify.errors import")
+        (pkg / f"{name}.py").write_text(text)
+    spec = importlib.util.spec_from_file_location(
+        pkg.name, pkg / "__init__.py", submodule_search_locations=[str(pkg)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[pkg.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+PAIRS = {  # metric: (compensated, previous)
+    name: (
+        (lambda Z, y, k, f=fn: f(Z, y)),
+        (lambda Z, y, k, name=name: getattr(_previous_metrics(), name)(Z, y)),
+    )
+    for name, fn in (
+        ("nc1_papyan", nc1_papyan),
+        ("nc1_trace_ratio", nc1_trace_ratio),
+        ("cdnv", cdnv),
+        ("collapse_metrics", collapse_metrics),
+        ("class_means", class_means),
+    )
+}
+TARGET_VS_PREVIOUS = 1.10
+_PAIR_TIMES: dict[tuple[str, str, str], dict[tuple[str, str], float]] = {}
+
+
+@pytest.mark.parametrize("dtype_name", list(DTYPES))
+@pytest.mark.parametrize("config", list(CONFIGS))
+@pytest.mark.parametrize("metric", list(PAIRS))
+def test_bench_compensated_vs_previous(benchmark, metric, config, dtype_name):
+    """Minimum over 15 interleaved rounds of each route (one warm-up each), same data, one
+    intra-op thread; both wall time and the process's CPU time are recorded. CPU time is the
+    work a route does and is far less disturbed by other jobs on a shared machine."""
+    Z, y, k, _, _ = _data(config, dtype_name)
+    new, old = PAIRS[metric]
+    benchmark.group = f"compensated-{metric}-{config}-{dtype_name}"
+    times = {("new", "wall"): [], ("old", "wall"): [], ("new", "cpu"): [], ("old", "cpu"): []}
+
+    def rounds():
+        for fn in (new, old):  # warm-up
+            fn(Z, y, k)
+        for _ in range(15):
+            for name, fn in (("new", new), ("old", old)):
+                w0, c0 = time.perf_counter(), time.process_time()
+                fn(Z, y, k)
+                times[(name, "cpu")].append(time.process_time() - c0)
+                times[(name, "wall")].append(time.perf_counter() - w0)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        benchmark.pedantic(rounds, rounds=1, iterations=1, warmup_rounds=0)
+    finally:
+        torch.set_num_threads(threads)
+    _PAIR_TIMES[(metric, config, dtype_name)] = {key: min(v) for key, v in times.items()}
+    a, b = new(Z, y, k), old(Z, y, k)  # the same values on this well-spread data
+    rel = 1e-3 if dtype_name == "float32" else 1e-10
+    if metric == "class_means":
+        torch.testing.assert_close(a, b, rtol=rel, atol=rel * float(b.abs().max()))
+    elif metric == "collapse_metrics":
+        floats = {f: v for f, v in a.as_dict().items() if isinstance(v, float)}
+        assert floats == pytest.approx({f: getattr(b, f) for f in floats}, rel=rel)
+    else:
+        assert a == pytest.approx(b, rel=rel)
+
+
+def test_bench_compensated_summary(benchmark):
+    """Ratios compensated / previous measured in this run (printed; target <= 1.10)."""
+    benchmark.group = "summary"
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    if not _PAIR_TIMES:
+        pytest.skip("no compensated-vs-previous configuration was run")
+    rows, over = [], []
+    for (metric, config, dtype_name), t in sorted(_PAIR_TIMES.items()):
+        cpu = t[("new", "cpu")] / t[("old", "cpu")] if t[("old", "cpu")] > 0 else math.inf
+        wall = t[("new", "wall")] / t[("old", "wall")] if t[("old", "wall")] > 0 else math.inf
+        rows.append(
+            f"{metric:16s} {config:14s} {dtype_name:8s} cpu {t[('new', 'cpu')]:.4f}s / "
+            f"{t[('old', 'cpu')]:.4f}s = {cpu:.3f}   wall {t[('new', 'wall')]:.4f}s / "
+            f"{t[('old', 'wall')]:.4f}s = {wall:.3f}"
+        )
+        if cpu > TARGET_VS_PREVIOUS:
+            over.append(f"{metric} {config} {dtype_name}: {cpu:.3f}")
+    print("\n(compensated / previous, minimum of 15 interleaved rounds, 1 thread)")
+    print("\n".join(rows))
+    if over:
+        print("CPU-time ratio above the 1.10 target: " + "; ".join(over))

@@ -1,8 +1,10 @@
 """Example plug-in: a residual MLP with a bias-free linear head.
 
 Copy this file to start your own architecture. ncverify calls
-``factory(input_dim=d, num_classes=K, num_samples=N)`` after ``torch.manual_seed(seed)`` and
-checks the result with ``ncverify.check_architecture``. From the repository root::
+``factory(input_shape=(d,), num_classes=K, num_samples=N)`` after ``torch.manual_seed(seed)``
+and checks the result with ``ncverify.check_architecture``. It declares no default
+``input_shape``, so it is trained on vectors (``ncverify.nets.DEFAULT_INPUT_SHAPE``). From the
+repository root::
 
     ncverify check --arch examples.residual_mlp:factory
     pytest theorems/ --ncverify-arch examples.residual_mlp:factory
@@ -10,7 +12,7 @@ checks the result with ``ncverify.check_architecture``. From the repository root
 What the network must provide (the protocol, docs/architectures.md):
 
 - ``num_classes`` and ``num_head_layers`` (L2: the trailing bias-free linear layers);
-- ``forward(X)`` mapping ``(N, d)`` to ``(N, K)``;
+- ``forward(X)`` mapping ``(N, *input_shape)`` (here ``(N, d)``) to ``(N, K)``;
 - ``layer_features(X)``: per-layer features ``(N, width)``, ending with the head's input and
   each head layer's output (the last entry equals ``forward(X)``);
 - ``head_weights()``: the head's weight matrices ``[W_{L1+1}, ..., W_L]`` (``nn.Linear.weight``).
@@ -48,7 +50,6 @@ class ResidualMLP(nn.Module):
         super().__init__()
         if head_depth < 1:
             raise ValueError(f"head_depth must be >= 1, got {head_depth}")
-        self.input_dim = input_dim
         self.num_classes = num_classes
         self.num_head_layers = head_depth
         self.stem = nn.Linear(input_dim, width)
@@ -74,8 +75,10 @@ class ResidualMLP(nn.Module):
         return [layer.weight for layer in self.head]
 
 
-def factory(*, input_dim: int, num_classes: int, num_samples: int) -> ResidualMLP:
-    """A residual MLP sized for ``num_samples`` training points (width ``max(64, N)``)."""
+def factory(*, input_shape: tuple[int, ...], num_classes: int, num_samples: int) -> ResidualMLP:
+    """A residual MLP sized for ``num_samples`` training points (width ``max(64, N)``); it
+    takes vectors, ``input_shape = (d,)``."""
+    (input_dim,) = input_shape
     return ResidualMLP(
         input_dim, num_classes, width=max(64, num_samples), head_width=max(32, num_classes)
     )

@@ -64,3 +64,36 @@ def test_bad(ncverify_record):
     ncverify_record(make("syn-bad", 2.0, 1.0))  # no assert: the plugin fails the test
 """
 )
+
+# A module with a valid plug-in architecture factory (the network protocol of
+# docs/architectures.md) for the tests that pass --arch / --ncverify-arch.
+TINY_ARCH = """
+import torch
+from torch import nn
+
+
+class Tiny(nn.Module):
+    num_head_layers = 2
+
+    def __init__(self, d, k):
+        super().__init__()
+        self.num_classes = k
+        self.body = nn.Linear(d, 8)
+        self.head = nn.ModuleList([nn.Linear(8, 8, bias=False), nn.Linear(8, k, bias=False)])
+
+    def layer_features(self, X):
+        feats = [torch.tanh(self.body(X))]
+        for layer in self.head:
+            feats.append(layer(feats[-1]))
+        return feats
+
+    def forward(self, X):
+        return self.layer_features(X)[-1]
+
+    def head_weights(self):
+        return [layer.weight for layer in self.head]
+
+
+def build(*, input_shape, num_classes, num_samples):
+    return Tiny(input_shape[0], num_classes)
+"""

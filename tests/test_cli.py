@@ -13,10 +13,11 @@ import types
 from pathlib import Path
 
 import pytest
-from _ncverify_synthetic import COUNTEREXAMPLE, PASSING
+from _ncverify_synthetic import COUNTEREXAMPLE, PASSING, TINY_ARCH
 
 import ncverify
-from ncverify.cli._main import SUBCOMMANDS, _Progress, _summarise, build_parser, main
+from ncverify.cli._main import SUBCOMMANDS, build_parser, main
+from ncverify.cli._run import _Progress, _summarise
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +161,7 @@ def test_pytest_exit_statuses_are_mapped(tmp_path, capsys, rc, counterexamples, 
     log.write_text("collecting\n=== short test summary info ===\nFAILED t.py::x - boom\n")
     report = {"verdicts": [], "complete": True, "counterexamples": [{}] * counterexamples}
     (tmp_path / "report.json").write_text(json.dumps(report))
-    assert _summarise(rc, tmp_path, log, sys.stderr) == expected
+    assert _summarise(rc, tmp_path, sys.stderr) == expected
     err = capsys.readouterr().err
     if message:
         assert message in err
@@ -181,7 +182,7 @@ def test_report_with_counterexample_exits_1(tmp_path):
 
 
 def test_check_runs_only_architecture_tests_on_the_given_factory(tmp_path):
-    (tmp_path / "mynets.py").write_text("def build(**kw):\n    return None\n")
+    (tmp_path / "mynets.py").write_text(TINY_ARCH)
     _suite(
         tmp_path,
         test_arch=PASSING
@@ -267,7 +268,7 @@ def test_zz_slow():
         stderr=subprocess.PIPE,
         text=True,
     )
-    progress = tmp_path / "out" / ".progress"
+    progress = tmp_path / f".out.ncverify-staging-{proc.pid}" / ".progress"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the three quick tests finished
         if progress.exists() and progress.read_text().startswith("3 "):
@@ -276,10 +277,11 @@ def test_zz_slow():
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
-    assert "interrupted; partial report in out" in err
-    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert "stopped by SIGINT; partial report in " in err and "out/incomplete" in err
+    assert not (tmp_path / "out" / "report.json").exists()  # no complete report before
+    report = json.loads((tmp_path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False and len(report["evaluations"]) == 3
-    assert report["incomplete_reasons"][0] == "interrupted (KeyboardInterrupt)"
+    assert report["incomplete_reasons"][0].startswith("interrupted (KeyboardInterrupt")
 
 
 def test_output_into_a_closed_pipe_exits_quietly():

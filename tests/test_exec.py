@@ -23,6 +23,7 @@ from ncverify.exec import (
     DataSpec,
     LocalExecutor,
     NetworkSpec,
+    RunConfig,
     RunStore,
     check_ray_address,
     execute_run,
@@ -108,7 +109,20 @@ _BAD = [
     (lambda: NetworkSpec("pyramidal", 8, 3, 0), r"pyramidal NetworkSpec needs at least one nonlin"),
     (lambda: NetworkSpec("pyramidal", 8, 3, 0, widths=[16]), r"widths must be a tuple of positiv"),
     (lambda: NetworkSpec("mynets:build", 8, 3, 0), r"plug-in architecture: give num_samples"),
-    (_with(data=DataSpec(_GC, 0, 3, 4, 9)), r"network's input_dim=8 differs from the data's inpu"),
+    (
+        _with(data=DataSpec(_GC, 0, 3, 4, 9)),
+        r"network's input shape \(8,\) differs",
+    ),
+    (lambda: DataSpec("for_shape", 0, 3, 4), r"DataSpec.input_shape \(for_shape\) must be a tuple"),
+    (lambda: DataSpec("for_shape", 0, 3, 4, input_shape=()), r"needs a non-empty input_shape"),
+    (
+        lambda: NetworkSpec("m:f", 64, 3, 0, num_samples=12, input_shape=(1, 8, 7)),
+        r"input_shape=\(1, 8, 7\) has 56 entries, input_dim=64",
+    ),
+    (
+        lambda: NetworkSpec("pyramidal", 64, 3, 0, widths=(8,), input_shape=(1, 8, 8)),
+        r"a non-empty shape, for plug-in architectures only",
+    ),
     (_with(data=DataSpec(_GC, 0, 4, 4, 8)), r"the network has num_classes=3, the data 4"),
     (_with(training={"lr": 0.1}), r"RunConfig.training must be a TrainingConfig, got dict"),
     (_with(threads=0), r"RunConfig.threads must be an int >= 1, got 0"),
@@ -175,6 +189,20 @@ def test_a_plug_in_network_runs_from_its_name():
     result = execute_run(plug)
     assert result["outcome"] == "completed"
     assert training_run(plug, result).network.num_classes == 3
+
+
+def test_a_plug_in_for_images_is_trained_on_images():
+    shape = (1, 8, 8)
+    images = RunConfig(
+        DataSpec("for_shape", 0, 3, 4, input_shape=shape),
+        NetworkSpec(
+            "examples.conv_digits:factory", 64, 3, seed=4, num_samples=12, input_shape=shape
+        ),
+        small_config(0, steps=5).training,
+    )
+    result = execute_run(images)
+    assert result["outcome"] == "completed"
+    assert tuple(training_run(images, result).X.shape) == (12, *shape)
 
 
 # ----------------------------------------------------------------------------- local executor

@@ -237,6 +237,7 @@ def test_float32_rank_deficient_gram_pitfall(seed):
     assert nc1_papyan(Z, y) == pytest.approx(reference, rel=1e-4)
 
     counts, means = _counts_and_means(Z, y, k)
+    means = means.float()  # the float32 means of float32 features
     C = _centred(means, counts)
     G = C @ C.T  # float32, exactly rank K−1 in exact arithmetic
     naive_P = C.double().T @ torch.linalg.pinv(G.double(), hermitian=True)  # float64 tolerance

@@ -84,7 +84,7 @@ def test_bad_activation_arguments(call, match):
 @settings(max_examples=40, deadline=None)
 def test_pyramidal_mlp_satisfies_protocol(widths, head, d, K, seed):
     net = PyramidalMLP(d, widths, head, K, "tanh", seed=seed)
-    info = check_architecture(net, input_dim=d, num_classes=K)
+    info = check_architecture(net, input_shape=(d,), num_classes=K)
     assert info.num_head_layers == len(head) + 1
     assert info.widths == (*widths, *head, K)
     assert info.feature_widths == info.widths
@@ -122,7 +122,7 @@ def test_pyramidal_mlp_does_not_touch_global_rng():
 def test_pyramidal_mlp_respects_dtype():
     net = _net(dtype=torch.float32)
     assert all(W.dtype == torch.float32 for W in net.weights())
-    assert check_architecture(net, input_dim=16, num_classes=4).dtype == "float32"
+    assert check_architecture(net, input_shape=(16,), num_classes=4).dtype == "float32"
     # the float32 net holds the float64 net's weights, rounded
     ref = _net()
     torch.testing.assert_close(net.weights()[0], ref.weights()[0].float())
@@ -177,14 +177,14 @@ def test_architecture_assumptions_bad_arguments():
     net = _net()
     with pytest.raises(InvalidInput, match=r"num_samples must be a positive integer, got 0"):
         architecture_assumptions(net, 0)
-    del net.input_dim
+    del net.input_dim, net.input_shape
     with pytest.raises(
         InvalidArchitecture,
-        match=r"cannot tell the input dimension of "
+        match=r"cannot tell the input shape of "
         r"PyramidalMLP .* pass info=check_architecture",
     ):
         architecture_assumptions(net, 4)
-    info = check_architecture(net, input_dim=16, num_classes=4)
+    info = check_architecture(net, input_shape=(16,), num_classes=4)
     assert architecture_assumptions(net, 4, info=info)["wide_first_layer"].held is True
 
 
@@ -206,5 +206,5 @@ def test_linearity_tolerance_by_dtype_and_tf32():
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
 def test_low_precision_networks_pass_the_check(dtype):
     net = _net(dtype=dtype)
-    info = check_architecture(net, input_dim=16, num_classes=4)
+    info = check_architecture(net, input_shape=(16,), num_classes=4)
     assert info.dtype == str(dtype).removeprefix("torch.")

@@ -9,7 +9,8 @@ import sys
 
 import numpy  # noqa: F401  (imported before pytester's module snapshot)
 import pytest
-from _ncverify_synthetic import COUNTEREXAMPLE, SUITE
+import torch  # noqa: F401  (likewise: --ncverify-arch builds the plug-in in-process)
+from _ncverify_synthetic import COUNTEREXAMPLE, SUITE, TINY_ARCH
 
 from ncverify.pytest_plugin import PROFILE_ENV, SEED_ENV
 
@@ -102,6 +103,9 @@ def test_invalid_theorem_markers_are_usage_errors(pytester, marker):
 def test_fixtures_see_the_options_and_the_environment_is_restored(pytester, monkeypatch):
     monkeypatch.delenv(PROFILE_ENV, raising=False)
     monkeypatch.delenv(SEED_ENV, raising=False)
+    pytester.mkpydir("pkg")
+    pytester.path.joinpath("pkg", "nets.py").write_text(TINY_ARCH)
+    monkeypatch.syspath_prepend(str(pytester.path))
     pytester.makepyfile("""
         import os
         import pytest
@@ -192,10 +196,12 @@ def test_zz_crash():
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--ncverify-report=out")
     assert result.ret == 3
-    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert not (pytester.path / "out" / "report.json").exists()  # never a partial one there
+    report = json.loads((pytester.path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False
     assert report["incomplete_reasons"][0].startswith("checkpoint: the run was still in progress")
     assert [e["verdict"] for e in report["evaluations"]] == ["confirmed"]
+    assert "INCOMPLETE" in (pytester.path / "out" / "incomplete" / "INCOMPLETE.txt").read_text()
 
 
 def test_evaluations_are_stored_on_the_report(pytester):

@@ -100,7 +100,7 @@ class NoProtocol(nn.Module):
 
 
 def _check(net, **kw):
-    return check_architecture(net, input_dim=D, num_classes=K, **kw)
+    return check_architecture(net, input_shape=(D,), num_classes=K, **kw)
 
 
 # ---------------------------------------------------------------- conformance
@@ -111,10 +111,11 @@ def _check(net, **kw):
 )
 def test_shipped_architectures_satisfy_protocol(spec, repo_on_path):
     factory = load_architecture(spec)
-    net = factory.build(input_dim=D, num_classes=K, num_samples=N, seed=3)
+    shape = (D,) if factory.declared_input_shape is None else factory.declared_input_shape
+    net = factory.build(input_shape=shape, num_classes=K, num_samples=N, seed=3)
     assert all(p.dtype == torch.float64 for p in net.parameters())
-    info = check_architecture(net, input_dim=D, num_classes=K)
-    X = torch.randn(N, D, dtype=torch.float64)
+    info = check_architecture(net, input_shape=shape, num_classes=K)
+    X = torch.randn(N, *shape, dtype=torch.float64)
     feats = net.layer_features(X)
     assert len(feats) == len(info.feature_widths)
     torch.testing.assert_close(feats[-1], net(X))
@@ -130,13 +131,15 @@ def test_shipped_architectures_satisfy_protocol(spec, repo_on_path):
 
 def test_example_assumption_reports(repo_on_path):
     res = load_architecture("examples.residual_mlp:factory").build(
-        input_dim=D, num_classes=K, num_samples=N, seed=0
+        input_shape=(D,), num_classes=K, num_samples=N, seed=0
     )
     conv = load_architecture("examples.conv_digits:factory").build(
-        input_dim=D, num_classes=K, num_samples=N, seed=0
+        input_shape=(1, 8, 8), num_classes=K, num_samples=N, seed=0
     )
     a = architecture_assumptions(res, N, info=_check(res))
-    b = architecture_assumptions(conv, N, info=_check(conv))
+    b = architecture_assumptions(
+        conv, N, info=check_architecture(conv, input_shape=(1, 8, 8), num_classes=K)
+    )
     assert a["wide_first_layer"].held is None and a["activation_slope"].held is None
     assert b["activation_slope"].held is False  # ReLU violates Assumption 4.2
     assert b["activation_slope"].to_outcome().status.value == "checked"
@@ -148,21 +151,35 @@ def test_build_is_reproducible_and_keeps_global_rng(repo_on_path):
     torch.manual_seed(7)
     expected = torch.rand(2)
     torch.manual_seed(7)
-    a = factory.build(input_dim=D, num_classes=K, num_samples=N, seed=11)
+    a = factory.build(input_shape=(D,), num_classes=K, num_samples=N, seed=11)
     after = torch.rand(2)
-    b = factory.build(input_dim=D, num_classes=K, num_samples=N, seed=11, dtype=torch.float32)
-    c = factory.build(input_dim=D, num_classes=K, num_samples=N, seed=12)
+    b = factory.build(input_shape=(D,), num_classes=K, num_samples=N, seed=11, dtype=torch.float32)
+    c = factory.build(input_shape=(D,), num_classes=K, num_samples=N, seed=12)
     assert torch.equal(after, expected)
     assert torch.equal(a.stem.weight.float(), b.stem.weight)
     assert b.stem.weight.dtype == torch.float32
     assert not torch.equal(a.stem.weight, c.stem.weight)
 
 
-def test_head_weights_are_parameters_recorded():
-    assert _check(Toy()).head_weights_are_parameters is True
-    copied = Toy()
-    copied.head_weights = lambda: [copied.h1.weight.detach().clone(), copied.h2.weight]
-    assert _check(copied).head_weights_are_parameters is False
+@pytest.mark.parametrize(
+    ("head_weights", "match"),
+    [
+        (lambda n: [n.h1.weight.detach().clone(), n.h2.weight], r"matrices \[1\] \(of 2\)"),
+        (lambda n: [n.h1.weight, n.h2.weight.detach()], r"matrices \[2\] \(of 2\)"),
+        (lambda n: [n.h1.weight.T.T, n.h2.weight * 1.0], r"matrices \[1, 2\] \(of 2\)"),
+    ],
+)
+def test_head_weights_copies_are_refused_before_training(head_weights, match):
+    """A head_weights() returning copies is an InvalidArchitecture at check time (training
+    would follow stale matrices)."""
+    net = Toy()
+    net.head_weights = lambda: head_weights(net)
+    with pytest.raises(
+        InvalidArchitecture,
+        match=match + r" that are not the network's own parameters .* return the parameters "
+        r"themselves",
+    ):
+        _check(net)
 
 
 def test_affine_head_allowed_only_when_asked():
@@ -241,19 +258,25 @@ FACTORIES = textwrap.dedent("""
 
     NOT_CALLABLE = 3
 
-    def raising(*, input_dim, num_classes, num_samples):
-        raise RuntimeError(f"cannot build for d={input_dim}")
+    def raising(*, input_shape, num_classes, num_samples):
+        raise RuntimeError(f"cannot build for shape {input_shape}")
 
-    def returns_int(*, input_dim, num_classes, num_samples):
+    def returns_int(*, input_shape, num_classes, num_samples):
         return 42
 
-    def biased_head(*, input_dim, num_classes, num_samples):
+    def old_protocol(*, input_dim, num_classes, num_samples):
+        return None
+
+    def bad_default(*, input_shape=(0, 8), num_classes, num_samples):
+        return None
+
+    def biased_head(*, input_shape, num_classes, num_samples):
         class Net(nn.Module):
             num_head_layers = 1
             def __init__(self):
                 super().__init__()
                 self.num_classes = num_classes
-                self.body = nn.Linear(input_dim, 8)
+                self.body = nn.Linear(input_shape[0], 8)
                 self.out = nn.Linear(8, num_classes)
             def layer_features(self, X):
                 z = torch.tanh(self.body(X))
@@ -305,23 +328,38 @@ def test_bad_architecture_strings(spec, match, plugin_dir):
         (
             "ncv_case_factories:raising",
             r"factory 'ncv_case_factories:raising' raised RuntimeError:"
-            r" cannot build for d=64 \(called with input_dim=64, "
+            r" cannot build for shape \(64,\) \(called with input_shape=\(64,\), "
             r"num_classes=4, num_samples=40, seed=0\)",
         ),
         ("ncv_case_factories:returns_int", r"returned int, not a torch.nn.Module"),
         ("ncv_case_factories:biased_head", r"head layer 1 of 1 has a bias"),
         (
+            "ncv_case_factories:old_protocol",
+            r"^architecture factory 'ncv_case_factories:old_protocol' does not accept "
+            r"input_shape: a factory is factory\(\*, input_shape, num_classes, num_samples\); "
+            r"it takes input_dim, the protocol before input shapes: rename the parameter "
+            r"input_shape",
+        ),
+        (
             "examples.conv_digits:factory",
-            r"raised ValueError: conv_digits needs flattened 8x8 "
-            r"images, input_dim=64; got input_dim=16",
+            r"raised ValueError: conv_digits takes 1x8x8 images; got input_shape=\(64,\)",
         ),
     ],
 )
 def test_bad_factories(spec, match, plugin_dir, repo_on_path):
-    d = 16 if "conv_digits" in spec else D
     factory = load_architecture(spec)
     with pytest.raises(InvalidArchitecture, match=match):
-        factory.build(input_dim=d, num_classes=K, num_samples=N, seed=0)
+        factory.build(input_shape=(D,), num_classes=K, num_samples=N, seed=0)
+
+
+def test_a_malformed_declared_input_shape_is_refused(plugin_dir):
+    factory = load_architecture("ncv_case_factories:bad_default")
+    with pytest.raises(
+        InvalidArchitecture,
+        match=r"the default input_shape of 'ncv_case_factories:bad_default'\[0\] must be a "
+        r"positive integer, got 0",
+    ):
+        factory.input_shape
 
 
 # ---------------------------------------------------------------- loading
@@ -336,7 +374,7 @@ def test_load_from_working_directory(tmp_path, monkeypatch):
     before = list(sys.path)
     try:
         factory = load_architecture("ncv_cwd_net:build")
-        net = factory(input_dim=D, num_classes=K, num_samples=N, seed=1)
+        net = factory(input_shape=(D,), num_classes=K, num_samples=N, seed=1)
         assert net.num_classes == K
         assert sys.path == before
     finally:
@@ -347,8 +385,8 @@ def test_entry_point_from_installed_distribution(tmp_path, monkeypatch):
     """A real (temporary) distribution declaring the entry point group is found by name."""
     (tmp_path / "ncv_ep_pkg.py").write_text(
         "from ncverify.nets import PyramidalMLP\n"
-        "def make(*, input_dim, num_classes, num_samples):\n"
-        "    return PyramidalMLP(input_dim, (num_samples, 8), (6,), num_classes, seed=0)\n"
+        "def make(*, input_shape, num_classes, num_samples):\n"
+        "    return PyramidalMLP(input_shape[0], (num_samples, 8), (6,), num_classes, seed=0)\n"
     )
     info = tmp_path / "ncv_ep_pkg-0.1.dist-info"
     info.mkdir()
@@ -359,7 +397,7 @@ def test_entry_point_from_installed_distribution(tmp_path, monkeypatch):
         assert available_architectures()["ncv_ep_net"] == "ncv_ep_pkg:make"
         factory = load_architecture("ncv_ep_net")
         assert factory.target == "ncv_ep_pkg:make"
-        net = factory.build(input_dim=5, num_classes=3, num_samples=12, seed=0)
+        net = factory.build(input_shape=(5,), num_classes=3, num_samples=12, seed=0)
         assert net.nonlinear_widths() == [12, 8]
     finally:
         sys.modules.pop("ncv_ep_pkg", None)

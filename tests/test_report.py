@@ -171,19 +171,21 @@ def test_interrupted_session_writes_an_incomplete_report(pytester):
         "-p", "no:cacheprovider", "--ncverify-report=out", no_reraise_ctrlc=True
     )
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    assert not (pytester.path / "out" / "report.json").exists()
+    report = json.loads((pytester.path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False
     assert report["incomplete_reasons"][0] == "interrupted (KeyboardInterrupt)"
     assert "of 3 selected tests did not finish" in report["incomplete_reasons"][-1]
     assert [e["theorem_id"] for e in report["evaluations"]] == ["syn-int"]
-    assert "INCOMPLETE RUN" in (pytester.path / "out" / "report.html").read_text()
+    assert "INCOMPLETE RUN" in (pytester.path / "out" / "incomplete" / "report.html").read_text()
+    result.stdout.fnmatch_lines(["ncverify: INCOMPLETE report in out/incomplete (marked;*"])
 
 
 def test_exitfirst_marks_the_report_incomplete(pytester):
     pytester.makepyfile("def test_a(): assert False\ndef test_b(): pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-x", "--ncverify-report=out")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    report = json.loads((pytester.path / "out" / "report.json").read_text())
+    report = json.loads((pytester.path / "out" / "incomplete" / "report.json").read_text())
     assert report["complete"] is False
     assert any(r.startswith("stopped early") for r in report["incomplete_reasons"])
 
@@ -375,20 +377,96 @@ def test_write_report_removes_stale_plots(tmp_path):
     assert json.loads((tmp_path / "report.json").read_text()) == report
 
 
+def _data_columns(report, theorem, claim) -> int:
+    """Pixel columns holding the data colours (blue: every hypothesis held, orange: outside)
+    in the claim's figure, legend removed. A histogram squeezed into a hairline at the
+    axis (the previous plots' "empty axes") covers at most 2."""
+    import io
+
+    import matplotlib.image
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from ncverify.report._plots import claim_figure, claim_values
+
+    fig, _ = claim_figure(theorem, claim, claim_values(report)[(theorem, claim)], Figure)
+    fig.axes[0].get_legend().remove()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    rgb = (matplotlib.image.imread(io.BytesIO(buf.getvalue()))[..., :3] * 255).astype(int)
+    hit = np.zeros(rgb.shape[:2], dtype=bool)
+    for colour in ((0x4C, 0x72, 0xB0), (0xDD, 0x84, 0x52)):
+        hit |= np.abs(rgb - np.array(colour)).sum(axis=-1) < 30
+    return int(hit.any(axis=0).sum())
+
+
+def _zero_bound_evaluation(q, *, a_held=True):
+    return Evaluation.build(
+        theorem_id="z",
+        source="synthetic",
+        provenance="derived",
+        assumptions=[AssumptionOutcome("H-a", "checked", a_held, {"q": q})],
+        claims=[ClaimOutcome("c1", q, 0.0, "<=", held=q <= 1e-12, expression="0")],
+        inputs={"q": q},
+        test_id="t.py::test",
+        seed=1,
+    )
+
+
 @pytest.mark.parametrize(
-    "quantities",
+    ("quantities", "caption"),
     [
-        [0.7] * 50,  # identical ratios: numpy cannot bin a zero range
-        [0.7, 0.7 * (1 + 1e-15)],  # a range below float resolution
-        [0.5],  # a single evaluation
-        [0.0, 0.0, 1e-300, 0.9, 3.0],  # zeros, subnormal scale and a violation (log axis)
+        ([0.7] * 50, r"over 50 evaluations"),  # identical ratios: numpy cannot bin them
+        ([0.7, 0.7 * (1 + 1e-15)], r"over 2 evaluations"),  # below float resolution
+        ([0.5], r"over 1 evaluation \("),  # a single evaluation: one point
+        ([0.0, 0.0, 1e-300, 0.9, 3.0], r"over 5 evaluations .*; 2 with ratio 0"),  # log axis
+        ([0.01 * i for i in range(200)], r"over 200 evaluations"),  # histogram
+        ([0.0] * 100, r"over 100 evaluations.*; 100 with ratio 0"),  # histogram of zeros
     ],
 )
-def test_ratio_plots_survive_degenerate_data(quantities):
-    from ncverify.report._plots import ratio_plots
+def test_ratio_plots_draw_every_evaluation(quantities, caption):
+    """Few evaluations are points (strip plot), many a histogram whose range contains the
+    bound line: the data is never out of sight (pixels in the data colours)."""
+    from ncverify.report._plots import STRIP_MAX, ratio_plots
 
     evs = [_evaluation("p", q, a_held=i % 2 == 0) for i, q in enumerate(quantities)]
     report = build_report(tests=_tests(evs), profile="ci", seed=1)
     (plot,) = ratio_plots(report)
     assert plot["png"].startswith(b"\x89PNG") and plot["file"].startswith("ratio-p-c1-")
-    assert f"over {len(quantities)} evaluations" in plot["caption"]
+    assert re.search(caption, plot["caption"]), plot["caption"]
+    assert _data_columns(report, "p", "c1") >= (4 if len(quantities) <= STRIP_MAX else 8)
+
+
+@pytest.mark.parametrize(
+    ("quantities", "caption", "cell"),
+    [
+        (
+            [0.0] * 31 + [2e-16] * 5,
+            r"bound 0 \(an exact identity.*over 36 evaluations.*exactly 0 \(exact\) in 31, "
+            r"max 2e-16 where every hypothesis held",
+            "bound 0 in 36: exact (measured 0) in 31, max measured 2e-16",
+        ),
+        (
+            [0.0, 0.0],
+            r"over 2 evaluations .*exactly 0 \(exact\) in 2, max 0 where",
+            "bound 0 in 2: exact (measured 0) in 2",
+        ),
+    ],
+)
+def test_a_zero_bound_is_exact_not_an_infinite_ratio(quantities, caption, cell):
+    """A claim whose bound is 0 has no measured/bound ratio: the figure shows the measured
+    quantity (zeros marked exact) and the claim table never says 'worst ratio inf'."""
+    from ncverify.report._plots import ratio_plots
+    from ncverify.report._render import render_markdown
+
+    evs = [_zero_bound_evaluation(q) for q in quantities]
+    report = build_report(tests=_tests(evs), profile="ci", seed=1)
+    (claim,) = report["theorems"][0]["claims"]
+    assert claim["ratio_max"] is None and claim["n_ratios"] == 0
+    assert (claim["zero_bound"], claim["exact"]) == (len(quantities), quantities.count(0.0))
+    (plot,) = ratio_plots(report)
+    assert re.search(caption, plot["caption"]), plot["caption"]
+    assert _data_columns(report, "z", "c1") >= 4
+    md = render_markdown(report, [], [])
+    row = next(line for line in md.splitlines() if line.startswith("| c1 |"))
+    assert row.endswith(f"| {cell} |") and "inf" not in row

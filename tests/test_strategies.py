@@ -29,7 +29,7 @@ SIZES = dict(
 
 def _held(spec):
     net = spec.build()
-    info = check_architecture(net, input_dim=spec.input_dim, num_classes=spec.num_classes)
+    info = check_architecture(net, input_shape=(spec.input_dim,), num_classes=spec.num_classes)
     return {
         k: a.held for k, a in architecture_assumptions(net, spec.num_samples, info=info).items()
     }

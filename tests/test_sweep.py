@@ -121,7 +121,7 @@ def test_sweep_cli_and_usage_errors(tmp_path, capsys):
 @pytest.mark.parametrize("cls", [ResidualMLP, DenseMLP])
 def test_skip_networks_satisfy_the_protocol(cls):
     net = cls(6, [10, 10, 10], [7], 3, "relu", seed=1)
-    info = check_architecture(net, input_dim=6, num_classes=3)
+    info = check_architecture(net, input_shape=(6,), num_classes=3)
     assert info.num_head_layers == 2 and info.nonlinear_widths is None
     expected = (10, 10, 10, 7, 3) if cls is ResidualMLP else (10, 20, 30, 7, 3)
     assert info.feature_widths == expected and info.slope_range == (0.0, 1.0)

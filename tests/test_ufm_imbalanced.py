@@ -205,7 +205,7 @@ def test_training_with_class_sizes_reaches_the_closed_form():
         (dict(n="abc"), InvalidInput, r"n='abc' must be an integer .* or a sequence"),
         (dict(n=[3, 4, 5], loss="ce"), InvalidInput, r"per-class sizes are supported for loss="),
         (dict(reduction="cube"), InvalidInput, r"reduction='cube'; expected one of symmetric"),
-        (dict(reduced="no"), InvalidInput, r"reduced='no' must be a bool"),
+        (dict(reduced="no"), InvalidInput, r"reduced='no' must be True or False \(a bool\)"),
         (
             dict(K=3000, n=[1] * 2999 + [2], max_bytes=10**6),
             ProblemTooLarge,

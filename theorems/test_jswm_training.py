@@ -15,6 +15,7 @@ docs/training.md.
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
 from hypothesis import given
@@ -324,21 +325,31 @@ def _plugin_run(spec: str, seed: int, executor) -> TrainedNetwork:
     must be importable on the workers)."""
     if (spec, seed) in _PLUGIN_RUNS:
         return _PLUGIN_RUNS[(spec, seed)]
+    from ncverify import load_architecture
     from ncverify.exec import DataSpec, NetworkSpec, RunConfig, execute_run, training_run
+    from ncverify.nets import PLUGIN_NUM_CLASSES, PLUGIN_SAMPLES_PER_CLASS
     from ncverify.train import TrainingConfig
 
+    # the data set fits the input the factory declares (vectors (16,) when it declares none)
+    shape = tuple(load_architecture(spec).input_shape)
     data = DataSpec(
-        "gaussian_clusters",
+        "for_shape",
         seed=seed,
-        num_classes=4,
-        samples_per_class=8,
-        input_dim=16,
-        cluster_std=0.5,
+        num_classes=PLUGIN_NUM_CLASSES,
+        samples_per_class=PLUGIN_SAMPLES_PER_CLASS,
+        input_shape=shape,
     )
     lr, lam, steps = 0.1, 2e-2, PROFILE.steps
     config = RunConfig(
         data,
-        NetworkSpec(spec, data.input_dim, data.num_classes, seed, num_samples=data.num_samples),
+        NetworkSpec(
+            spec,
+            math.prod(shape),
+            data.num_classes,
+            seed,
+            num_samples=data.num_samples,
+            input_shape=shape,
+        ),
         TrainingConfig(
             lr=lr,
             weight_decay=lam,

@@ -3,8 +3,9 @@
 Subcommands: ``list`` (the theorem registry), ``report`` (run the theorem suite
 through pytest and write a report), ``check`` (run the architecture-dependent
 theorems on a user's network). Exit codes: 0 no counterexample and no failed
-test, 1 a counterexample or a failed test, 2 a usage or configuration error,
-130 interrupted (Ctrl-C).
+test, 1 a counterexample or a failed test, 2 a usage or configuration error (a bad
+architecture, a report directory another run holds), 128 + N stopped by signal N (130
+Ctrl-C, 143 SIGTERM, 129 SIGHUP). Running the suite is :mod:`ncverify.cli._run`.
 
 Adding a subcommand takes one function and one line: write
 ``def add_<name>(subparsers)`` that calls ``subparsers.add_parser(...)``, adds
@@ -16,223 +17,24 @@ inside the handler); raise :class:`CommandError` for a usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 from ..errors import NCVerifyError
-from ..pytest_plugin import COMMAND_ENV, PROFILES
+from ..pytest_plugin import PROFILES
 from ._backend import add_backend_options, backend_pytest_args
-from ._errors import EXIT_FOUND, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandError
+from ._errors import EXIT_INTERRUPTED, EXIT_USAGE, CommandError
 from ._list import add_list
+from ._run import run_suite
 from .reproduce import add_reproduce
 from .sweep import add_sweep
 
 __all__ = ["SUBCOMMANDS", "CommandError", "main", "run_suite"]
 
 
-# -- running the suite ------------------------------------------------------------
-
-
-class _Progress:
-    """A text progress bar on a TTY; otherwise one plain line per 10 % of the tests."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.started = time.monotonic()
-        self.last_step = -1
-        self.drawn = False
-
-    def update(self, done: int, total: int) -> None:
-        if total <= 0:
-            return
-        done = min(done, total)
-        elapsed = int(time.monotonic() - self.started)
-        if self.tty:
-            width = 30
-            fill = width * done // total
-            bar = "#" * fill + "-" * (width - fill)
-            self.stream.write(f"\r[{bar}] {done}/{total} tests  {elapsed // 60}:{elapsed % 60:02d}")
-            self.drawn = True
-        else:
-            step = 10 * done // total
-            if step == self.last_step:
-                return
-            self.last_step = step
-            self.stream.write(f"ncverify: {done}/{total} tests finished ({elapsed} s)\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _read_progress(path: Path) -> tuple[int, int] | None:
-    try:
-        done, total = path.read_text(encoding="utf-8").split()
-        return int(done), int(total)
-    except (OSError, ValueError):
-        return None
-
-
-def _tail(path: Path, n: int = 30) -> str:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    for i, line in enumerate(lines):  # prefer pytest's own short summary when present
-        if "short test summary info" in line:
-            return "\n".join(lines[i:])
-    return "\n".join(lines[-n:])
-
-
-def run_suite(
-    *,
-    suite: str,
-    out: str,
-    profile: str | None = None,
-    seed: int | None = None,
-    workers: str | None = None,
-    markexpr: str | None = None,
-    arch: str | None = None,
-    extra: Sequence[str] = (),
-    stream: TextIO | None = None,
-    command: Sequence[str] | None = None,
-) -> int:
-    """Run ``python -m pytest suite`` with the report plugin options; return an exit code.
-
-    pytest's output goes to ``out/pytest.log``; progress goes to ``stream``
-    (stderr). Maps pytest exit statuses: 0 -> 0, 1 -> 1, 5 (no tests) and
-    2/3/4 (collection errors, internal or usage error) -> 2; any recorded
-    counterexample -> 1; Ctrl-C -> 130.
-    """
-    stream = stream or sys.stderr
-    suite_path = Path(suite)
-    if not suite_path.exists():
-        raise CommandError(
-            f"no test suite at {suite!r} (looked in {Path.cwd()}); run from the project root "
-            "or pass --suite PATH"
-        )
-    out_dir = Path(out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CommandError(f"--out {out!r} exists and is not a directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    progress = out_dir / ".progress"
-    progress.unlink(missing_ok=True)
-    report_json = out_dir / "report.json"
-    report_json.unlink(missing_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(suite_path),
-        "-q",
-        "-rfE",
-        f"--ncverify-report={out_dir}",
-        f"--ncverify-progress={progress}",
-    ]
-    if profile:
-        cmd.append(f"--ncverify-profile={profile}")
-    if seed is not None:
-        cmd.append(f"--ncverify-seed={seed}")
-    if workers:
-        cmd += ["-n", str(workers)]
-    if markexpr:
-        cmd += ["-m", markexpr]
-    if arch:
-        cmd.append(f"--ncverify-arch={arch}")
-    cmd += list(extra)
-    log = out_dir / "pytest.log"
-    bar = _Progress(stream)
-    stream.write(f"ncverify: running {' '.join(cmd[1:])}\n")
-    stream.flush()
-    with open(log, "wb") as logf:
-        # Own session: a terminal Ctrl-C reaches only us, and we forward exactly one
-        # SIGINT, so pytest's incomplete-report writing is not interrupted twice.
-        env = dict(os.environ)
-        if command:  # the report records the command as the user typed it
-            env[COMMAND_ENV] = json.dumps(list(command))
-        proc = subprocess.Popen(
-            cmd,
-            stdout=logf,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            env=env,
-        )
-        try:
-            while proc.poll() is None:
-                state = _read_progress(progress)
-                if state:
-                    bar.update(*state)
-                time.sleep(0.2)
-        except KeyboardInterrupt:
-            proc.send_signal(signal.SIGINT)  # pytest writes its incomplete report, stops
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            bar.close()
-            stream.write(f"ncverify: interrupted; partial report in {out_dir}\n")
-            return EXIT_INTERRUPTED
-    state = _read_progress(progress)
-    if state:
-        bar.update(*state)
-    bar.close()
-    progress.unlink(missing_ok=True)
-    return _summarise(proc.returncode, out_dir, log, stream)
-
-
-def _summarise(rc: int, out_dir: Path, log: Path, stream: TextIO) -> int:
-    from ..report import format_verdict_table
-
-    report = None
-    try:
-        with open(out_dir / "report.json", encoding="utf-8") as f:
-            report = json.load(f)
-    except (OSError, ValueError):
-        pass
-    if report is not None and report.get("verdicts"):
-        print(format_verdict_table(report["verdicts"]))
-    if rc == 5:
-        stream.write(
-            "ncverify: error: no tests were collected (check --suite and, for "
-            f"`ncverify check`, that tests are marked ncverify_arch); log: {log}\n"
-        )
-        return EXIT_USAGE
-    if rc not in (0, 1):
-        stream.write(
-            f"ncverify: error: pytest exited with status {rc} (collection error, "
-            f"usage or internal error); log: {log}\n{_tail(log)}\n"
-        )
-        return EXIT_USAGE
-    found = len(report["counterexamples"]) if report else 0
-    if rc == 1:
-        stream.write(_tail(log) + "\n")
-    if report is not None:
-        if not report.get("complete", True):
-            stream.write(
-                "ncverify: the report is INCOMPLETE: "
-                + "; ".join(report.get("incomplete_reasons") or [])
-                + "\n"
-            )
-        print(f"report: {out_dir / 'report.html'} (also report.md, report.json)")
-    if found:
-        kinds = sorted({ce.get("verdict", "counterexample") for ce in report["counterexamples"]})
-        stream.write(
-            f"ncverify: {found} failing evaluation(s) ({', '.join(kinds)}) found; see the report\n"
-        )
-        return EXIT_FOUND
-    return EXIT_FOUND if rc == 1 else EXIT_OK
+# -- report and check ---------------------------------------------------------
 
 
 def _add_run_options(p: argparse.ArgumentParser, out_default: str) -> None:
@@ -302,25 +104,32 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_report)
 
 
-def _check_arch_importable(arch: str) -> None:
+def _check_arch(arch: str, stream: TextIO) -> None:
+    """Load, build and check the plug-in the way the ``ncverify_arch`` tests will, before
+    pytest starts: an architecture that cannot be loaded or validated is a usage error
+    (exit 2) with the reason on the terminal."""
     from ..pytest_plugin import validate_arch_spec
 
     try:
         validate_arch_spec(arch)
     except NCVerifyError as exc:
         raise CommandError(f"--arch: {exc}") from None
-    from ..nets import load_architecture
+    from ..nets import check_plugin
 
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m pytest` will see it
     try:
-        load_architecture(arch)
+        factory, info = check_plugin(arch)
     except NCVerifyError as exc:
         raise CommandError(f"--arch {arch}: {exc}") from None
+    stream.write(
+        f"ncverify: architecture {arch} ({info.class_name}) passes the protocol check on "
+        f"input_shape={factory.input_shape}\n"
+    )
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    _check_arch_importable(args.arch)
+    _check_arch(args.arch, sys.stderr)
     return run_suite(
         suite=args.suite,
         out=args.out,
@@ -371,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ncverify",
         description="Check neural-collapse theorems and report per assumption.",
         epilog="exit status: 0 no counterexample, 1 counterexample or failed test, "
-        "2 usage or configuration error, 130 interrupted",
+        "2 usage or configuration error, 130 interrupted (128 + N for signal N)",
     )
     parser.add_argument("--version", action="version", version=f"ncverify {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

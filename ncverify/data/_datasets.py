@@ -51,6 +51,11 @@ class Dataset:
         return int(self.X.shape[1])
 
     @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: ``(d,)``, or ``(C, H, W)`` for images."""
+        return tuple(int(v) for v in self.X.shape[1:])
+
+    @property
     def samples_per_class(self) -> int:
         return self.num_samples // self.num_classes
 

@@ -19,7 +19,7 @@ from ._keys import run_key
 
 __all__ = ["DataSpec", "NetworkSpec", "RunConfig", "run_key"]
 
-_DATA_BUILDERS = ("gaussian_clusters", "digits_subset")
+_DATA_BUILDERS = ("gaussian_clusters", "digits_subset", "for_shape")
 _PYRAMIDAL = "pyramidal"
 
 
@@ -42,7 +42,9 @@ class DataSpec:
     """A data set named by its builder, its arguments and its seed (rebuilt bit for bit).
 
     ``builder`` is ``"gaussian_clusters"`` (:func:`ncverify.data.make_gaussian_clusters`, needs
-    ``input_dim``) or ``"digits_subset"`` (:func:`ncverify.data.make_digits_subset`; ``d = 64``).
+    ``input_dim``), ``"digits_subset"`` (:func:`ncverify.data.make_digits_subset`; ``d = 64``)
+    or ``"for_shape"`` (:func:`ncverify.data.make_dataset_for_shape`, needs ``input_shape``:
+    the data set a plug-in whose factory declares that input shape is trained on).
     """
 
     builder: str
@@ -51,6 +53,7 @@ class DataSpec:
     samples_per_class: int
     input_dim: int | None = None
     cluster_std: float = 0.5
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.builder not in _DATA_BUILDERS:
@@ -62,6 +65,10 @@ class DataSpec:
         _int(self.samples_per_class, "DataSpec.samples_per_class", 1)
         if self.builder == "gaussian_clusters":
             _int(self.input_dim, "DataSpec.input_dim (gaussian_clusters)", 1)
+        if self.builder == "for_shape":
+            _widths(self.input_shape, "DataSpec.input_shape (for_shape)")
+            if not self.input_shape:
+                raise InvalidInput("DataSpec(builder='for_shape') needs a non-empty input_shape")
         c = self.cluster_std
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
             raise InvalidInput(f"DataSpec.cluster_std must be a finite number >= 0, got {c!r}")
@@ -70,10 +77,24 @@ class DataSpec:
     def num_samples(self) -> int:
         return self.num_classes * self.samples_per_class
 
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one sample: ``input_shape``, ``(input_dim,)`` or ``(64,)`` (digits)."""
+        if self.builder == "for_shape":
+            return tuple(self.input_shape)
+        return (self.input_dim or 64,)
+
     def build(self):
         """The :class:`~ncverify.data.Dataset` (float64, CPU, unit-norm rows)."""
-        from ..data import make_digits_subset, make_gaussian_clusters
+        from ..data import make_dataset_for_shape, make_digits_subset, make_gaussian_clusters
 
+        if self.builder == "for_shape":
+            return make_dataset_for_shape(
+                tuple(self.input_shape),
+                seed=self.seed,
+                num_classes=self.num_classes,
+                samples_per_class=self.samples_per_class,
+            )
         if self.builder == "digits_subset":
             return make_digits_subset(
                 seed=self.seed,
@@ -97,8 +118,9 @@ class NetworkSpec:
     layers ``n_1..n_{L1}``), ``head_widths`` (the head's hidden widths), ``activation`` and
     ``gamma`` (``"gamma_tanh"`` only). Any other ``kind`` is an architecture name for
     :func:`ncverify.load_architecture` (``"module:factory"`` or an entry point), called with
-    ``input_dim``, ``num_classes`` and ``num_samples``; its module must be importable where the
-    run executes. ``seed`` seeds the initial weights.
+    ``input_shape`` (default ``(input_dim,)``; ``input_dim`` is then the number of entries of a
+    sample), ``num_classes`` and ``num_samples``; its module must be importable where the run
+    executes. ``seed`` seeds the initial weights.
     """
 
     kind: str
@@ -110,6 +132,7 @@ class NetworkSpec:
     activation: str = "gamma_tanh"
     gamma: float | None = None
     num_samples: int | None = None
+    input_shape: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not self.kind:
@@ -124,8 +147,24 @@ class NetworkSpec:
         elif self.num_samples is None:
             raise InvalidInput(
                 f"NetworkSpec(kind={self.kind!r}) is a plug-in architecture: give num_samples "
-                "(its factory is called with input_dim, num_classes and num_samples)"
+                "(its factory is called with input_shape, num_classes and num_samples)"
             )
+        if self.input_shape is not None:
+            if self.kind == _PYRAMIDAL or not _widths(self.input_shape, "NetworkSpec.input_shape"):
+                raise InvalidInput(
+                    f"NetworkSpec.input_shape={self.input_shape!r}: a non-empty shape, for "
+                    "plug-in architectures only"
+                )
+            if math.prod(self.input_shape) != self.input_dim:
+                raise InvalidInput(
+                    f"NetworkSpec.input_shape={self.input_shape} has {math.prod(self.input_shape)} "
+                    f"entries, input_dim={self.input_dim}"
+                )
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """The shape of one input sample: ``input_shape``, else ``(input_dim,)``."""
+        return tuple(self.input_shape) if self.input_shape else (self.input_dim,)
 
     @classmethod
     def pyramidal(cls, arch) -> NetworkSpec:
@@ -163,7 +202,7 @@ class NetworkSpec:
         from ..nets import load_architecture
 
         return load_architecture(self.kind).build(
-            input_dim=self.input_dim,
+            input_shape=self.sample_shape,
             num_classes=self.num_classes,
             num_samples=self.num_samples,
             seed=self.seed,
@@ -203,10 +242,10 @@ class RunConfig:
                     f"RunConfig.{name} must be a {kind.__name__}, got "
                     f"{type(getattr(self, name)).__name__}"
                 )
-        if self.network.input_dim != (self.data.input_dim or 64):
+        if self.network.sample_shape != self.data.sample_shape:
             raise InvalidInput(
-                f"the network's input_dim={self.network.input_dim} differs from the data's "
-                f"input_dim={self.data.input_dim or 64}"
+                f"the network's input shape {self.network.sample_shape} differs from the data's "
+                f"{self.data.sample_shape}"
             )
         if self.network.num_classes != self.data.num_classes:
             raise InvalidInput(
@@ -234,7 +273,7 @@ class RunConfig:
     def shape_key(self) -> tuple:
         """Runs with equal keys have networks of one shape (a batched trainer may group them)."""
         n = self.network
-        return (n.kind, n.input_dim, n.widths, n.head_widths, n.num_classes, n.activation,
+        return (n.kind, n.sample_shape, n.widths, n.head_widths, n.num_classes, n.activation,
                 self.data.num_samples, self.training.steps, self.training.dtype,
                 self.training.device)  # fmt: skip
 

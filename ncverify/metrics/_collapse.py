@@ -2,8 +2,8 @@
 
 The result is a frozen :class:`CollapseMetrics`; metrics that need the classifier
 (NC3, NC4) are ``None`` when ``W`` is not given. The values equal the individual
-functions of :mod:`ncverify.metrics` (same code paths), computed with one pass for
-the class means and one chunked pass over the centred features.
+functions of :mod:`ncverify.metrics` to rounding, computed with one pass for provisional
+class means and one compensated chunked pass over the centred features (``_passes``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from dataclasses import asdict, dataclass
 from ._core import (
     _cdnv_from,
     _centred,
-    _counts_and_means,
+    _counts,
     _etf_from,
     _kappa_from,
-    _papyan_factor,
     _prepare,
+    _projected,
     _ratio,
     _self_duality_from,
     _trace_sigma_b,
-    _within_pass,
 )
 
 __all__ = ["CollapseMetrics", "collapse_metrics"]
@@ -61,7 +60,11 @@ class CollapseMetrics:
 
 
 def _assemble(*, n, counts, means, ss, proj, rank, cos_sum, agree, W, dt) -> CollapseMetrics:
-    """Build the record from accumulated statistics (shared with the streaming path)."""
+    """Build the record from accumulated statistics (shared with the streaming path).
+
+    ``means`` may be more precise than ``dt`` (float64 from compensated sums); the rank
+    decision of ``κ(Z̄)`` is taken in ``dt``.
+    """
     k, p = means.shape
     centred = _centred(means, counts)
     tw = float(ss.sum()) / n
@@ -80,11 +83,11 @@ def _assemble(*, n, counts, means, ss, proj, rank, cos_sum, agree, W, dt) -> Col
         nc1_trace_ratio=_ratio(tw, tb),
         nc1_papyan=papyan,
         cdnv=_cdnv_from(ss / counts, means),
-        nc2_kappa=_kappa_from(means),
+        nc2_kappa=_kappa_from(means.to(dt)),
         nc2_etf_distance=_etf_from(centred),
         papyan_rank=rank,
         nc3_cosine=None if cos_sum is None else float(cos_sum) / n,
-        nc3_self_duality=None if W is None else _self_duality_from(centred, W),
+        nc3_self_duality=None if W is None else _self_duality_from(centred, W.to(centred.dtype)),
         nc4_ncc_agreement=None if agree is None else int(agree) / n,
     )
 
@@ -97,18 +100,17 @@ def collapse_metrics(Z, y, *, W=None, b=None, num_classes=None, dtype=None) -> C
     Computes in the input dtype unless ``dtype`` is given (see :mod:`ncverify.metrics`).
     """
     Z, y, k, dt, W, b = _prepare(Z, y, num_classes, dtype, W=W, b=b)
-    counts, means = _counts_and_means(Z, y, k)
-    Q = _papyan_factor(_centred(means, counts))
-    out = _within_pass(Z, y, means, Q=Q, W=W, b=b, ncc=W is not None)
+    counts = _counts(y, k)
+    out, Q = _projected(Z, y, k, counts, need_ss=True, W=W, b=b, ncc=W is not None)
     return _assemble(
         n=Z.shape[0],
         counts=counts,
-        means=means,
-        ss=out["ss"],
-        proj=out["proj"],
+        means=out.means,
+        ss=out.ss,
+        proj=out.proj,
         rank=Q.shape[1],
-        cos_sum=None if W is None else out["cos"],
-        agree=None if W is None else out["agree"],
+        cos_sum=out.cos,
+        agree=out.agree,
         W=W,
         dt=dt,
     )

@@ -9,9 +9,14 @@ Class means are returned as a ``(K, p)`` matrix whose rows are ``μ_c`` (the spe
 Dtype and device: every metric computes on the input's device, in the input's
 floating dtype (float16/bfloat16 raised to float32) unless ``dtype=`` is given
 (``torch.float32`` or ``torch.float64``); rank tolerances use ``torch.finfo`` of that
-computing dtype. For oracle use pass float64 data or ``dtype=torch.float64``:
-float32 results are float32-quality (relative error ~1e-5 on typical data).
-Only the final scalar is copied to the host.
+computing dtype. Class sums, per-class scatter and every accumulator are float64 or
+compensated whatever the dtype (``_passes``), so float32 input near collapse is as
+accurate as its own rounding allows (``docs/metrics.md``). Only the final scalar is
+copied to the host.
+
+Gradients: metrics are measurements. They read ``Z.detach()`` (and ``W``, ``b``
+detached), return Python floats, and ``class_means`` / ``global_mean`` return tensors
+that do not require grad; no autograd graph is built.
 
 Degenerate inputs never produce a fake "collapsed" number: when all class means
 coincide the separation-based metrics (NC1, CDNV, NC2, self-duality) return ``inf``.
@@ -25,6 +30,7 @@ import torch
 
 from ..errors import InvalidInput
 from ._linalg import condition_number, gram_pinv_factor
+from ._passes import chunk_rows, class_sums, within_pass
 from ._validation import (
     check_classifier,
     check_labels,
@@ -51,37 +57,99 @@ __all__ = [
     "trace_sigma_w",
 ]
 
-# rows per chunk in the within-class pass: about 2**20 entries (8 MiB in float64; a chunk
-# that stays in cache made the float64 pass ~1.6x faster than 2**22 on the 2-core machine)
-_CHUNK_ENTRIES = 1 << 20
-
-
-def _chunk_rows(p: int) -> int:
-    return max(1, _CHUNK_ENTRIES // max(p, 1))
+F64 = torch.float64
+#: the Papyan pass is redone around float64 class means when the provisional (input-dtype)
+#: means were off by more than ``DRIFT_EPS · eps`` in units of the between-class spread
+DRIFT_EPS = 128
 
 
 # --------------------------------------------------------------------------- internals
 def _prepare(Z, y, num_classes, dtype, W=None, b=None):
-    """Validate and cast; returns ``(Z, y, K, dt, W, b)``."""
+    """Validate, detach and cast; returns ``(Z, y, K, dt, W, b)``.
+
+    Metrics are measurements: they read ``Z.detach()`` (a tensor that requires grad is
+    accepted, and no graph is built or kept).
+    """
     Z, y, k = validate_features_labels(Z, y, num_classes=num_classes)
+    Z = Z.detach()
     if W is not None:
         W, b = check_classifier(W, b, num_classes=k, dim=Z.shape[1], device=Z.device)
         dt = computing_dtype(Z, W, dtype=dtype)
-        W = W.to(dt)
-        b = None if b is None else b.to(dt)
+        W = W.detach().to(dt)
+        b = None if b is None else b.detach().to(dt)
     else:
         dt = computing_dtype(Z, dtype=dtype)
     return Z.to(dt), y.to(torch.int64), k, dt, W, b
 
 
+def _counts(y: torch.Tensor, k: int) -> torch.Tensor:
+    return torch.bincount(y, minlength=k).to(F64)
+
+
 def _counts_and_means(Z: torch.Tensor, y: torch.Tensor, k: int) -> tuple[torch.Tensor, ...]:
-    counts = torch.bincount(y, minlength=k).to(Z.dtype)
+    """``(counts, means)``, float64, the means from float64 class sums (``_passes``)."""
+    counts = _counts(y, k)
+    return counts, class_sums(Z, y, k) / counts[:, None]
+
+
+def _provisional_means(Z: torch.Tensor, y: torch.Tensor, k: int, counts) -> torch.Tensor:
+    """Class means summed in the computing dtype: a shift for a corrected pass, not a result."""
     sums = torch.zeros(k, Z.shape[1], dtype=Z.dtype, device=Z.device).index_add_(0, y, Z)
-    return counts, sums / counts[:, None]
+    return sums / counts.to(Z.dtype)[:, None]
+
+
+def _first_rows(Z: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
+    """One sample of each class (the first), ``(K, p)``: the shift of a one-pass scatter."""
+    n = Z.shape[0]
+    first = torch.full((k,), n, dtype=torch.int64, device=Z.device)
+    first.scatter_reduce_(0, y, torch.arange(n, device=Z.device), reduce="amin")
+    return Z.index_select(0, first)
+
+
+def _scatter(Z, y, k, counts):
+    """Exact per-class scatter and means in one corrected pass around a sample of each class
+    (a second pass around the float64 means if that sample was a poor shift)."""
+    out = within_pass(Z, y, _first_rows(Z, y, k), counts)
+    if out.poor:
+        means = class_sums(Z, y, k) / counts[:, None]
+        out = within_pass(Z, y, means.to(Z.dtype), counts)
+    return out
+
+
+def _projected(Z, y, k, counts, *, need_ss, W=None, b=None, ncc=False):
+    """The Papyan pass (with the scatter, the NC3 cosine and NC4 when asked).
+
+    float64 input: around the class means (float64 sums), with closed-form corrections
+    (``_passes``). float32 input: around provisional means summed in the input dtype (as cheap
+    as before), corrected by the per-class sums of the deviations (for the scatter and the
+    exact means; only of the projected deviations when the scatter is not needed), and redone
+    around the float64 class means (closed-form corrections) when a correction was large or
+    the provisional means were off by more than :data:`DRIFT_EPS` ``· eps`` in units of the
+    between-class spread (``max_c ‖Qᵀδ_c‖``: what the Gram factor ``Q``, built from the
+    means, is sensitive to).
+    """
+    dt = Z.dtype
+    options = dict(need_ss=need_ss, need_means=need_ss, W=W, b=b)
+    if dt != F64:
+        means = _provisional_means(Z, y, k, counts).to(F64)
+        Q = _papyan_factor(_centred(means, counts), dt)
+        shift = means.to(dt)
+        out = within_pass(Z, y, shift, counts, Q=Q, ncc_means=shift if ncc else None, **options)
+        drifted = Q.shape[1] > 0 and out.drift > DRIFT_EPS * torch.finfo(dt).eps
+        if not (out.poor or drifted):
+            return out, Q
+    # float64 sums: the previous route for float64 input (no extra cost); exact otherwise
+    means = class_sums(Z, y, k) / counts[:, None]
+    Q = _papyan_factor(_centred(means, counts), dt)
+    shift = means.to(dt)
+    lo = means - shift.to(F64)
+    out = within_pass(Z, y, shift, counts, Q=Q, lo=lo, ncc_means=shift if ncc else None, **options)
+    return out, Q
 
 
 def _centred(means: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
     """``M̃``: class means minus the sample-weighted global mean ``Σ n_c μ_c / N``."""
+    counts = counts.to(means.dtype)
     mu_g = (counts @ means) / counts.sum()
     return means - mu_g
 
@@ -90,82 +158,22 @@ def _trace_sigma_b(centred: torch.Tensor) -> float:
     return float(centred.square().sum()) / centred.shape[0]
 
 
-def _papyan_factor(centred: torch.Tensor) -> torch.Tensor:
+def _papyan_factor(centred: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     r"""``Q`` (``p × r``) with ``(1/K) tr(Σ_W Σ_B^†) = (1/N) Σ_i ‖Qᵀ(z_i − μ_{y_i})‖²``.
 
     ``G = M̃ M̃ᵀ`` (K×K) has the exact null vector of class counts, so at most ``K−1``
-    eigenvalues are kept, and only those above ``K · eps(dtype of M̃) · λ_max``.
-    With ``G^† = U Λ^{-1} Uᵀ`` and ``P = M̃ᵀ G^†``: ``‖Pᵀh‖ = ‖Λ^{-1} Uᵀ M̃ h‖``, so
-    ``Q = M̃ᵀ U Λ^{-1}``. No ``p × p`` matrix is formed.
+    eigenvalues are kept, and only those above ``K · eps(dtype) · λ_max``, ``dtype`` the
+    computing dtype of the metric (default: ``M̃``'s): a rank decision in the data's
+    precision (spec §7). With ``G^† = U Λ^{-1} Uᵀ`` and ``P = M̃ᵀ G^†``:
+    ``‖Pᵀh‖ = ‖Λ^{-1} Uᵀ M̃ h‖``, so ``Q = M̃ᵀ U Λ^{-1}``, returned in ``dtype``. The K×K
+    eigendecomposition and ``Q`` itself are computed in float64 (cheap: no ``p × p`` matrix
+    is formed), so a float32 ``Q`` is accurate to its own rounding.
     """
-    k = centred.shape[0]
-    G = centred @ centred.transpose(0, 1)
-    U, lam = gram_pinv_factor(G, dtype=centred.dtype, max_rank=k - 1)
-    return centred.transpose(0, 1) @ (U / lam)
-
-
-def _padded(Q: torch.Tensor) -> torch.Tensor:
-    """``Q`` with zero columns appended up to a multiple of 8 (same ``‖HQ‖_F``).
-
-    GEMM kernels are markedly slower for odd widths such as ``K−1 = 99``.
-    """
-    r = Q.shape[1]
-    width = -(-r // 8) * 8
-    if width == r:
-        return Q
-    return torch.nn.functional.pad(Q, (0, width - r))
-
-
-def _within_chunk(Zc, yc, means, *, Q=None, W=None, b=None, means_sq=None, out, need_ss=True):
-    """Accumulate one chunk's contributions into the dict ``out`` (tensors, no sync)."""
-    H = means.index_select(0, yc)
-    torch.sub(Zc, H, out=H)  # H = Zc − μ_y, one chunk-sized buffer
-    if need_ss:
-        out["ss"].index_add_(0, yc, torch.linalg.vector_norm(H, dim=1).square())
-    if Q is not None:
-        out["proj"] += (H @ Q).square().sum()
-    if W is not None:
-        num = (Zc * W[yc]).sum(1)
-        den = torch.linalg.vector_norm(Zc, dim=1) * torch.linalg.vector_norm(W, dim=1)[yc]
-        out["cos"] += torch.where(den > 0, num / torch.where(den > 0, den, 1), 0).sum()
-        if means_sq is not None:
-            logits = Zc @ W.transpose(0, 1)
-            if b is not None:
-                logits = logits + b
-            # nearest mean: argmin_c ‖z − μ_c‖² = argmin_c (‖μ_c‖² − 2 z·μ_c)
-            dist = means_sq - 2.0 * (Zc @ means.transpose(0, 1))
-            out["agree"] += (logits.argmax(1) == dist.argmin(1)).sum()
-
-
-def _new_accumulators(k: int, dt, device) -> dict[str, torch.Tensor]:
-    z = torch.zeros((), dtype=dt, device=device)
-    return {
-        "ss": torch.zeros(k, dtype=dt, device=device),
-        "proj": z.clone(),
-        "cos": z.clone(),
-        "agree": torch.zeros((), dtype=torch.int64, device=device),
-    }
-
-
-def _within_pass(Z, y, means, *, Q=None, W=None, b=None, ncc=False, need_ss=True):
-    k = means.shape[0]
-    out = _new_accumulators(k, Z.dtype, Z.device)
-    means_sq = means.square().sum(1) if ncc else None
-    Q = None if Q is None else _padded(Q)
-    step = _chunk_rows(Z.shape[1])
-    for start in range(0, Z.shape[0], step):
-        _within_chunk(
-            Z[start : start + step],
-            y[start : start + step],
-            means,
-            Q=Q,
-            W=W,
-            b=b,
-            means_sq=means_sq,
-            out=out,
-            need_ss=need_ss,
-        )
-    return out
+    dtype = centred.dtype if dtype is None else dtype
+    C = centred.to(F64)
+    k = C.shape[0]
+    U, lam = gram_pinv_factor(C @ C.transpose(0, 1), dtype=dtype, max_rank=k - 1)
+    return (C.transpose(0, 1) @ (U / lam)).to(dtype)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -220,14 +228,18 @@ def class_means(Z, y, *, num_classes=None, dtype=None) -> torch.Tensor:
     Row ``c`` is ``μ_c`` (the spec's ``Z̄ = [μ_1 … μ_K]`` transposed). Every class
     ``0..K-1`` must be present (the error lists the missing ones). Source: spec §2.
     """
-    Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    return _counts_and_means(Z, y, k)[1]
+    Z, y, k, dt, _, _ = _prepare(Z, y, num_classes, dtype)
+    return _counts_and_means(Z, y, k)[1].to(dt)
 
 
 def global_mean(Z, *, dtype=None) -> torch.Tensor:
     r"""Sample-weighted global mean :math:`μ_G = \frac1N \sum_i z_i`, shape ``(p,)`` (spec §2)."""
-    Z = check_matrix(Z, name="Z")
-    return Z.to(computing_dtype(Z, dtype=dtype)).mean(0)
+    Z = check_matrix(Z, name="Z").detach()
+    dt = computing_dtype(Z, dtype=dtype)
+    Z = Z.to(dt)
+    if dt == F64:
+        return Z.mean(0)
+    return Z.sum(0, dtype=F64).div_(Z.shape[0]).to(dt)
 
 
 def trace_sigma_w(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -236,8 +248,7 @@ def trace_sigma_w(Z, y, *, num_classes=None, dtype=None) -> float:
     Computed from centred rows (no ``E‖z‖² − ‖μ‖²`` cancellation).
     """
     Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    means = _counts_and_means(Z, y, k)[1]
-    return float(_within_pass(Z, y, means)["ss"].sum()) / Z.shape[0]
+    return float(_scatter(Z, y, k, _counts(y, k)).ss.sum()) / Z.shape[0]
 
 
 def trace_sigma_b(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -257,9 +268,10 @@ def nc1_trace_ratio(Z, y, *, num_classes=None, dtype=None) -> float:
     maps of feature space. ``inf`` when all class means coincide (``tr Σ_B = 0``).
     """
     Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    counts, means = _counts_and_means(Z, y, k)
-    tw = float(_within_pass(Z, y, means)["ss"].sum()) / Z.shape[0]
-    return _ratio(tw, _trace_sigma_b(_centred(means, counts)))
+    counts = _counts(y, k)
+    out = _scatter(Z, y, k, counts)
+    tw = float(out.ss.sum()) / Z.shape[0]
+    return _ratio(tw, _trace_sigma_b(_centred(out.means, counts)))
 
 
 def nc1_papyan(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -275,12 +287,10 @@ def nc1_papyan(Z, y, *, num_classes=None, dtype=None) -> float:
     means coincide (``Σ_B = 0``; the bare formula would give a misleading 0).
     """
     Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    counts, means = _counts_and_means(Z, y, k)
-    centred = _centred(means, counts)
-    Q = _papyan_factor(centred)
+    out, Q = _projected(Z, y, k, _counts(y, k), need_ss=False)
     if Q.shape[1] == 0:
         return math.inf
-    return float(_within_pass(Z, y, means, Q=Q, need_ss=False)["proj"]) / Z.shape[0]
+    return float(out.proj) / Z.shape[0]
 
 
 def cdnv(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -291,9 +301,9 @@ def cdnv(Z, y, *, num_classes=None, dtype=None) -> float:
     ``inf`` if two class means coincide.
     """
     Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    counts, means = _counts_and_means(Z, y, k)
-    ss = _within_pass(Z, y, means)["ss"]
-    return _cdnv_from(ss / counts, means)
+    counts = _counts(y, k)
+    out = _scatter(Z, y, k, counts)
+    return _cdnv_from(out.ss / counts, out.means)
 
 
 def nc2_kappa(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -303,8 +313,8 @@ def nc2_kappa(Z, y, *, num_classes=None, dtype=None) -> float:
     ``inf`` when ``p < K`` or ``Z̄`` is numerically rank-deficient
     (:func:`ncverify.condition_number`). Scale- and rotation-invariant.
     """
-    Z, y, k, _, _, _ = _prepare(Z, y, num_classes, dtype)
-    return _kappa_from(_counts_and_means(Z, y, k)[1])
+    Z, y, k, dt, _, _ = _prepare(Z, y, num_classes, dtype)
+    return _kappa_from(_counts_and_means(Z, y, k)[1].to(dt))
 
 
 def nc2_etf_distance(Z, y, *, num_classes=None, dtype=None) -> float:
@@ -325,15 +335,16 @@ def nc3_cosine(Z, y, W, *, num_classes=None, dtype=None) -> float:
     feature or weight row contributes cosine 0 (the conservative convention).
     Invariant under rotating ``Z`` and ``W`` together and under positive scalings.
     """
-    Z, y, k, _, W, _ = _prepare(Z, y, num_classes, dtype, W=W)
-    out = _new_accumulators(k, Z.dtype, Z.device)
-    step = _chunk_rows(Z.shape[1])
+    Z, y, _, _, W, _ = _prepare(Z, y, num_classes, dtype, W=W)
+    total = torch.zeros((), dtype=F64, device=Z.device)
+    w_norms = torch.linalg.vector_norm(W, dim=1)
+    step = chunk_rows(Z.shape[1])
     for s in range(0, Z.shape[0], step):
         zc, yc = Z[s : s + step], y[s : s + step]
         num = (zc * W[yc]).sum(1)
-        den = torch.linalg.vector_norm(zc, dim=1) * torch.linalg.vector_norm(W, dim=1)[yc]
-        out["cos"] += torch.where(den > 0, num / torch.where(den > 0, den, 1), 0).sum()
-    return float(out["cos"]) / Z.shape[0]
+        den = torch.linalg.vector_norm(zc, dim=1) * w_norms[yc]
+        total += torch.where(den > 0, num / torch.where(den > 0, den, 1), 0).sum().to(F64)
+    return float(total) / Z.shape[0]
 
 
 def nc3_self_duality(Z, y, W, *, num_classes=None, dtype=None) -> float:
@@ -344,7 +355,7 @@ def nc3_self_duality(Z, y, W, *, num_classes=None, dtype=None) -> float:
     """
     Z, y, k, _, W, _ = _prepare(Z, y, num_classes, dtype, W=W)
     counts, means = _counts_and_means(Z, y, k)
-    return _self_duality_from(_centred(means, counts), W)
+    return _self_duality_from(_centred(means, counts), W.to(F64))
 
 
 def nc4_ncc_agreement(Z, y, W, b=None, *, num_classes=None, dtype=None) -> float:
@@ -355,9 +366,11 @@ def nc4_ncc_agreement(Z, y, W, b=None, *, num_classes=None, dtype=None) -> float
     pitfall, spec §7). 1 at collapse. Ties resolve to the lowest class index.
     """
     Z, y, k, _, W, b = _prepare(Z, y, num_classes, dtype, W=W, b=b)
-    means = _counts_and_means(Z, y, k)[1]
-    out = _within_pass(Z, y, means, W=W, b=b, ncc=True)
-    return int(out["agree"]) / Z.shape[0]
+    means = _counts_and_means(Z, y, k)[1].to(Z.dtype)
+    out = within_pass(
+        Z, y, means, _counts(y, k), need_ss=False, need_means=False, W=W, b=b, ncc_means=means
+    )
+    return int(out.agree) / Z.shape[0]
 
 
 def interpolation_error(Z_out, y, *, num_classes=None, dtype=None) -> float:
@@ -377,7 +390,7 @@ def interpolation_error(Z_out, y, *, num_classes=None, dtype=None) -> float:
         y, num_samples=Z_out.shape[0], num_classes=k, require_all_present=False, device=Z_out.device
     )
     dt = computing_dtype(Z_out, dtype=dtype)
-    R = Z_out.to(dt).clone()
+    R = Z_out.detach().to(dt).clone()
     idx = torch.arange(R.shape[0], device=R.device)
     R[idx, y.to(torch.int64)] -= 1.0
     return float(torch.linalg.matrix_norm(R))
@@ -392,7 +405,7 @@ def balancedness(W_lower, W_upper, *, dtype=None) -> float:
     """
     W_lower, W_upper = check_weight_pair(W_lower, W_upper)
     dt = computing_dtype(W_lower, W_upper, dtype=dtype)
-    A, B = W_lower.to(dt), W_upper.to(dt)
+    A, B = W_lower.detach().to(dt), W_upper.detach().to(dt)
     D = B.transpose(0, 1) @ B - A @ A.transpose(0, 1)
     D = 0.5 * (D + D.transpose(0, 1))
     return float(torch.linalg.eigvalsh(D).abs().max())

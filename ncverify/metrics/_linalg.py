@@ -60,7 +60,8 @@ def head_product(weights) -> torch.Tensor:
     ``weights`` is ``[W_{L-L2+1}, ..., W_L]`` (first to last, ``nn.Linear.weight``
     convention, each ``(n_out, n_in)``), so ``A`` is ``(n_L, n_{L-L2})``. Used for
     :math:`\kappa(A)` in JSWM Theorem 5.2 and for the head's representation cost (spec §4,
-    §5). No validation: callers pass weights that already chain.
+    §5). No validation: callers pass weights that already chain. Unlike the metrics it is
+    a plain product: it keeps the autograd graph of its inputs.
     """
     weights = list(weights)
     A = weights[0]
@@ -71,8 +72,9 @@ def head_product(weights) -> torch.Tensor:
 
 def singular_values(M: torch.Tensor, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Singular values of ``M`` in descending order, computed in ``dtype`` (default:
-    ``M``'s dtype, float16/bfloat16 raised to float32), on ``M``'s device."""
-    M = check_matrix(M, name="M")
+    ``M``'s dtype, float16/bfloat16 raised to float32), on ``M``'s device; from
+    ``M.detach()`` (a measurement: the result does not require grad)."""
+    M = check_matrix(M, name="M").detach()
     dt = computing_dtype(M, dtype=dtype)
     return torch.linalg.svdvals(M.to(dt))
 
@@ -99,7 +101,7 @@ def condition_number(M, *, rtol: float | None = None, dtype: torch.dtype | None 
     ratio above ``1/(max(m,n)·eps)`` would only be rounding noise). Value 1 for a
     matrix with orthogonal columns (rows) of equal norm. Source: spec §2 (NC2, κ).
     """
-    M = check_matrix(M, name="M")
+    M = check_matrix(M, name="M").detach()
     dt = computing_dtype(M, dtype=dtype)
     s = torch.linalg.svdvals(M.to(dt))
     s_max, s_min = float(s[0]), float(s[-1])
@@ -117,7 +119,7 @@ def kappa_plus(M, *, rtol: float | None = None, dtype: torch.dtype | None = None
     :class:`InvalidInput` for a matrix with no singular value above the tolerance
     (the zero matrix), where the ratio is undefined.
     """
-    M = check_matrix(M, name="M")
+    M = check_matrix(M, name="M").detach()
     dt = computing_dtype(M, dtype=dtype)
     s = torch.linalg.svdvals(M.to(dt))
     r = numerical_rank(s, tuple(M.shape), dt, rtol=rtol)

@@ -29,7 +29,8 @@ import torch
 
 from ..errors import InvalidInput
 from ._collapse import CollapseMetrics, _assemble
-from ._core import _centred, _new_accumulators, _padded, _papyan_factor, _within_chunk
+from ._core import _centred, _papyan_factor
+from ._passes import PassAccumulator
 from ._validation import check_classifier, check_labels, check_matrix, check_num_classes
 
 __all__ = ["StreamingCollapse"]
@@ -63,6 +64,7 @@ class StreamingCollapse:
         self.device = None if device is None else torch.device(device)
         if W is not None:
             W, b = check_classifier(W, b, num_classes=self.num_classes, dim=self.dim)
+            W, b = W.detach(), None if b is None else b.detach()
         elif b is not None:
             raise InvalidInput("b was given without W; the bias belongs to a classifier W")
         self._W_in, self._b_in = W, b
@@ -83,7 +85,21 @@ class StreamingCollapse:
         self._started = True
 
     def _check_chunk(self, Z, y):
-        Z = check_matrix(Z, name="Z_chunk")
+        """Validated, detached chunk in the accumulator's dtype; ``None`` for an empty chunk."""
+        if isinstance(Z, torch.Tensor) and Z.ndim == 2 and Z.shape[0] == 0:
+            if Z.shape[1] != self.dim:
+                raise InvalidInput(
+                    f"Z_chunk has {Z.shape[1]} columns but the accumulator was built with "
+                    f"dim={self.dim}"
+                )
+            if not isinstance(y, torch.Tensor) or tuple(y.shape) != (0,):
+                shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+                raise InvalidInput(
+                    f"Z_chunk is empty (0 rows) but y_chunk has shape {shape}; an empty chunk "
+                    "needs an empty label tensor of shape (0,)"
+                )
+            return None  # nothing to add: skipped
+        Z = check_matrix(Z, name="Z_chunk").detach()
         if Z.shape[1] != self.dim:
             raise InvalidInput(
                 f"Z_chunk has {Z.shape[1]} columns but the accumulator was built with "
@@ -129,23 +145,19 @@ class StreamingCollapse:
         """Add a chunk: ``Z_chunk`` ``(n, p)`` features and ``y_chunk`` ``(n,)`` labels.
 
         In pass 1 (before :meth:`second_pass`) it accumulates counts, means and scatter;
-        in pass 2 the projections that need the final means. Returns ``self``.
+        in pass 2 the projections that need the final means. An empty chunk (0 rows, labels
+        of shape ``(0,)``) is skipped. Tensors that require grad are read detached. Returns
+        ``self``.
         """
-        Z, y = self._check_chunk(Z_chunk, y_chunk)
+        checked = self._check_chunk(Z_chunk, y_chunk)
+        if checked is None:
+            return self
+        Z, y = checked
         if self._pass == 1:
             self._update_pass1(Z, y)
         else:
             self._counts2 += torch.bincount(y, minlength=self.num_classes).to(self.dtype)
-            _within_chunk(
-                Z,
-                y,
-                self._means,
-                Q=self._Q_padded,
-                W=self._W,
-                b=self._b,
-                means_sq=self._means_sq,
-                out=self._acc2,
-            )
+            self._acc2.add(Z, y)
         return self
 
     def second_pass(self) -> StreamingCollapse:
@@ -157,9 +169,17 @@ class StreamingCollapse:
             raise InvalidInput("second_pass() was already called; at most two passes")
         self._require_complete()
         self._Q = _papyan_factor(_centred(self._means, self._counts))
-        self._Q_padded = _padded(self._Q)
-        self._means_sq = self._means.square().sum(1) if self._W is not None else None
-        self._acc2 = _new_accumulators(self.num_classes, self.dtype, self.device)
+        self._acc2 = PassAccumulator(
+            self._means,
+            need_means=False,
+            need_cos=False,
+            # float64 means merged by Chan-Golub-LeVeque are exact to rounding: no correction
+            lo=torch.zeros_like(self._means) if self.dtype == torch.float64 else None,
+            Q=self._Q,
+            W=self._W,
+            b=self._b,
+            ncc_means=self._means if self._W is not None else None,
+        )
         self._counts2 = torch.zeros_like(self._counts)
         self._pass = 2
         return self
@@ -204,8 +224,9 @@ class StreamingCollapse:
                     f"per-class counts differ for classes {diff}. Feed exactly the same "
                     f"samples in both passes"
                 )
-            ss, proj, rank = self._acc2["ss"], self._acc2["proj"], self._Q.shape[1]
-            agree = None if W is None else self._acc2["agree"]
+            done = self._acc2.finish(self._counts.to(torch.float64))
+            ss, proj, rank = done.ss, done.proj, self._Q.shape[1]
+            agree = done.agree
         return _assemble(
             n=n,
             counts=self._counts,

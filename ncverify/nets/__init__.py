@@ -19,20 +19,35 @@ from ._assumptions import (
     architecture_assumptions,
 )
 from ._loader import (
+    DEFAULT_INPUT_SHAPE,
     ENTRY_POINT_GROUP,
+    PLUGIN_NUM_CLASSES,
+    PLUGIN_SAMPLES_PER_CLASS,
     ArchitectureFactory,
     available_architectures,
+    check_plugin,
     load_architecture,
     pyramidal_factory,
 )
-from ._protocol import ArchitectureInfo, check_architecture, linearity_tolerance
+from ._protocol import (
+    FACTORY_SIGNATURE,
+    PROTOCOL_MEMBERS,
+    ArchitectureInfo,
+    check_architecture,
+    linearity_tolerance,
+)
 from ._pyramidal import PyramidalMLP
 from ._skip import DenseMLP, ResidualMLP
 
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURE_ASSUMPTIONS",
+    "DEFAULT_INPUT_SHAPE",
     "ENTRY_POINT_GROUP",
+    "FACTORY_SIGNATURE",
+    "PLUGIN_NUM_CLASSES",
+    "PLUGIN_SAMPLES_PER_CLASS",
+    "PROTOCOL_MEMBERS",
     "ArchitectureAssumption",
     "ArchitectureFactory",
     "ArchitectureInfo",
@@ -45,6 +60,7 @@ __all__ = [
     "architecture_assumptions",
     "available_architectures",
     "check_architecture",
+    "check_plugin",
     "linearity_tolerance",
     "load_architecture",
     "make_activation",

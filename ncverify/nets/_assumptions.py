@@ -67,12 +67,13 @@ def architecture_assumptions(
 
     ``held`` is ``None`` (not checkable) when the network does not declare
     ``nonlinear_widths()`` (4.1) or ``activation_slope_range()`` (4.2). The network is first
-    checked with :func:`check_architecture` unless ``info`` from that call is passed.
+    checked with :func:`check_architecture` unless ``info`` from that call is passed (needed
+    when the network has neither an ``input_shape`` nor an ``input_dim`` attribute).
     """
     N = _positive_int(num_samples, "num_samples")
     if info is None:
         info = check_architecture(
-            net, input_dim=_input_dim_of(net), num_classes=getattr(net, "num_classes", 0)
+            net, input_shape=_input_shape_of(net), num_classes=getattr(net, "num_classes", 0)
         )
     out: dict[str, ArchitectureAssumption] = {}
     widths = info.widths
@@ -128,11 +129,15 @@ def architecture_assumptions(
     return out
 
 
-def _input_dim_of(net) -> int:
+def _input_shape_of(net) -> tuple[int, ...]:
+    shape = getattr(net, "input_shape", None)
+    if isinstance(shape, tuple) and shape:
+        return shape
     d = getattr(net, "input_dim", None)
     if isinstance(d, int) and not isinstance(d, bool) and d > 0:
-        return d
+        return (d,)
     raise InvalidArchitecture(
-        f"cannot tell the input dimension of {type(net).__name__} (no positive int attribute "
-        "input_dim); pass info=check_architecture(net, input_dim=..., num_classes=...)"
+        f"cannot tell the input shape of {type(net).__name__} (it has no input_shape tuple "
+        "or input_dim attribute, which the protocol does not require); pass "
+        "info=check_architecture(net, input_shape=..., num_classes=...)"
     )

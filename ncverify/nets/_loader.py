@@ -1,7 +1,11 @@
 """Loading user architectures: ``"module:factory"`` strings and the entry-point group.
 
-A factory is any callable ``factory(*, input_dim, num_classes, num_samples) -> nn.Module``
-returning a network that satisfies the protocol of :mod:`ncverify.nets`. It is named
+A factory is any callable ``factory(*, input_shape, num_classes, num_samples) -> nn.Module``
+returning a network that satisfies the protocol of :mod:`ncverify.nets`; ``input_shape`` is
+the shape of one sample of the data, ``(d,)`` for vectors or ``(C, H, W)`` for images. A
+factory that needs a particular input declares it as the default of its ``input_shape``
+parameter (``def factory(*, input_shape=(1, 8, 8), ...)`` for 8×8 images) and ncverify
+chooses a data set of that shape (:data:`DEFAULT_INPUT_SHAPE` vectors otherwise). It is named
 
 - as ``"package.module:factory"`` (``factory`` may be a dotted attribute path), imported with
   the current working directory on ``sys.path`` as a fallback, so
@@ -18,42 +22,59 @@ device and checks it with :func:`~ncverify.nets.check_architecture`.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..errors import InvalidArchitecture
+from ..errors import InvalidArchitecture, InvalidInput
+from ._protocol import FACTORY_SIGNATURE, input_shape_of
 
 __all__ = [
+    "DEFAULT_INPUT_SHAPE",
     "ENTRY_POINT_GROUP",
+    "PLUGIN_NUM_CLASSES",
+    "PLUGIN_SAMPLES_PER_CLASS",
     "ArchitectureFactory",
     "available_architectures",
+    "check_plugin",
     "load_architecture",
     "pyramidal_factory",
 ]
 
 ENTRY_POINT_GROUP = "ncverify.architectures"
+#: the input of a factory that declares none: vectors of this shape (Gaussian clusters)
+DEFAULT_INPUT_SHAPE = (16,)
+#: the data a plug-in is checked on by ``ncverify check`` (and the ``ncverify_arch`` tests)
+PLUGIN_NUM_CLASSES = 4
+PLUGIN_SAMPLES_PER_CLASS = 8
+_PROTOCOL = FACTORY_SIGNATURE
 _BUILTIN = {"pyramidal": "ncverify.nets:pyramidal_factory"}
 _SPEC = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 _NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 
 
-def pyramidal_factory(*, input_dim: int, num_classes: int, num_samples: int):
+def pyramidal_factory(*, input_shape: tuple[int, ...], num_classes: int, num_samples: int):
     """The built-in JSWM network, shaped like the spec's §5 calibration run.
 
     Nonlinear widths ``(max(N, 64), max(32, K))`` with ``σ = 0.5x + 0.5 tanh x``, then a
     linear head ``(max(16, K), max(8, K), K)`` (L2 = 3): satisfies Assumptions 4.1 and 4.2 for
-    any ``N`` and ``K``. Weights come from the global torch RNG (seeded by the caller).
+    any ``N`` and ``K``. Vector inputs only (``input_shape = (d,)``). Weights come from the
+    global torch RNG (seeded by the caller).
     """
     import torch
 
     from ._pyramidal import PyramidalMLP
 
+    if len(input_shape) != 1:
+        raise InvalidArchitecture(
+            f"the pyramidal MLP takes vectors, input_shape=(d,); got input_shape={input_shape}"
+        )
     K, N = num_classes, num_samples
     return PyramidalMLP(
-        input_dim,
+        input_shape[0],
         (max(N, 64), max(32, K)),
         (max(16, K), max(8, K)),
         K,
@@ -127,10 +148,16 @@ def _resolve(target: str, spec: str) -> Callable:
             ) from None
     if not callable(obj):
         raise InvalidArchitecture(
-            f"{target!r} is a {type(obj).__name__}, not a callable factory "
-            "factory(*, input_dim, num_classes, num_samples)"
+            f"{target!r} is a {type(obj).__name__}, not a callable factory {_PROTOCOL}"
         )
     return obj
+
+
+def _parameters(factory: Callable) -> dict[str, inspect.Parameter] | None:
+    try:
+        return dict(inspect.signature(factory).parameters)
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        return None
 
 
 @dataclass(frozen=True)
@@ -141,10 +168,27 @@ class ArchitectureFactory:
     target: str
     factory: Callable
 
+    @property
+    def declared_input_shape(self) -> tuple[int, ...] | None:
+        """The default of the factory's ``input_shape`` parameter, if it declares one."""
+        params = _parameters(self.factory)
+        p = None if params is None else params.get("input_shape")
+        if p is None or p.default is inspect.Parameter.empty:
+            return None
+        try:
+            return input_shape_of(p.default, f"the default input_shape of {self.target!r}")
+        except InvalidInput as exc:
+            raise InvalidArchitecture(str(exc)) from None
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one sample the checks use: declared, else :data:`DEFAULT_INPUT_SHAPE`."""
+        return self.declared_input_shape or DEFAULT_INPUT_SHAPE
+
     def build(
         self,
         *,
-        input_dim: int,
+        input_shape,
         num_classes: int,
         num_samples: int,
         seed: int,
@@ -154,24 +198,30 @@ class ArchitectureFactory:
     ):
         """Seed torch with ``seed``, call the factory, move to dtype/device, check, return the net.
 
-        ``dtype`` defaults to ``torch.float64`` (the dtype of theorem checks); ``device`` to
-        wherever the factory put the network. The global RNG state is restored afterwards.
-        Raises :class:`InvalidArchitecture` if the factory raises, returns something that is
-        not an ``nn.Module``, or returns a network failing ``check_architecture``.
+        ``input_shape``: one sample's shape, ``(d,)`` or ``(C, H, W)``. ``dtype`` defaults to
+        ``torch.float64`` (the dtype of theorem checks); ``device`` to wherever the factory
+        put the network. The global RNG state is restored afterwards. Raises
+        :class:`InvalidArchitecture` if the factory raises, returns something that is not an
+        ``nn.Module``, or returns a network failing ``check_architecture``.
         """
         import torch
         from torch import nn
 
         from ._protocol import check_architecture
 
+        try:
+            input_shape = input_shape_of(input_shape)
+        except InvalidInput as exc:
+            raise InvalidArchitecture(str(exc)) from None
         if dtype is None:
             dtype = torch.float64
-        args = f"input_dim={input_dim}, num_classes={num_classes}, num_samples={num_samples}"
+        args = f"input_shape={input_shape}, num_classes={num_classes}, num_samples={num_samples}"
+        self._check_signature()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
             try:
                 net = self.factory(
-                    input_dim=input_dim, num_classes=num_classes, num_samples=num_samples
+                    input_shape=input_shape, num_classes=num_classes, num_samples=num_samples
                 )
             except InvalidArchitecture:
                 raise
@@ -188,13 +238,65 @@ class ArchitectureFactory:
         net = net.to(dtype=dtype, device=device)
         check_architecture(
             net,
-            input_dim=input_dim,
+            input_shape=input_shape,
             num_classes=num_classes,
             require_bias_free_head=require_bias_free_head,
         )
         return net
 
     __call__ = build
+
+    def _check_signature(self) -> None:
+        """A factory written for the previous protocol (``input_dim``) gets a migration hint."""
+        params = _parameters(self.factory)
+        if params is None or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return
+        missing = [n for n in ("input_shape", "num_classes", "num_samples") if n not in params]
+        if not missing:
+            return
+        hint = ""
+        if "input_dim" in params and "input_shape" in missing:
+            hint = (
+                "; it takes input_dim, the protocol before input shapes: rename the parameter "
+                "input_shape (a tuple, (d,) for vectors: use input_shape[0] where you used "
+                "input_dim)"
+            )
+        raise InvalidArchitecture(
+            f"architecture factory {self.target!r} does not accept {', '.join(missing)}: a "
+            f"factory is {_PROTOCOL}{hint} (docs/architectures.md)"
+        )
+
+
+def check_plugin(spec: str, *, seed: int = 0):
+    """Load ``spec``, build it on the data the plug-in checks use, return ``(factory, info)``.
+
+    What ``ncverify check`` (and the ``ncverify_arch`` tests) do before training: the factory
+    is called with its :attr:`ArchitectureFactory.input_shape` and
+    :data:`PLUGIN_NUM_CLASSES` × :data:`PLUGIN_SAMPLES_PER_CLASS` samples, in float64 on the
+    CPU, and the network is checked by :func:`~ncverify.nets.check_architecture`. Raises
+    :class:`InvalidArchitecture` with the reason (including "no data set of that shape").
+    """
+    from ..data import make_dataset_for_shape
+    from ._protocol import check_architecture
+
+    factory = load_architecture(spec)
+    shape = factory.input_shape
+    try:
+        data = make_dataset_for_shape(
+            shape,
+            seed=seed,
+            num_classes=PLUGIN_NUM_CLASSES,
+            samples_per_class=PLUGIN_SAMPLES_PER_CLASS,
+        )
+    except InvalidInput as exc:
+        raise InvalidArchitecture(f"architecture {spec!r}: {exc}") from None
+    net = factory.build(
+        input_shape=shape,
+        num_classes=data.num_classes,
+        num_samples=data.num_samples,
+        seed=seed,
+    )
+    return factory, check_architecture(net, input_shape=shape, num_classes=data.num_classes)
 
 
 def load_architecture(spec: str) -> ArchitectureFactory:

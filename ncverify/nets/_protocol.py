@@ -3,12 +3,14 @@ r"""The network protocol, the JSWM network family and the architecture checks.
 A network ncverify can check is a ``torch.nn.Module`` providing (docs/architectures.md):
 
 - ``num_classes: int`` (K) and ``num_head_layers: int`` (L2 ≥ 1; JSWM assumes ≥ 2);
-- ``forward(X) -> (N, K)`` for ``X`` of shape ``(N, d)``;
+- ``forward(X) -> (N, K)`` for ``X`` of shape ``(N, *input_shape)``: ``(N, d)`` for vectors,
+  ``(N, C, H, W)`` for images;
 - ``layer_features(X) -> list[Tensor]``: per-layer features, each ``(N, width)``, whose
   last ``L2 + 1`` entries are ``[Z_{L1}, Z_{L1+1}, ..., Z_L]`` (the head's input, then every
   head layer's output; ``Z_L = forward(X)``);
 - ``head_weights() -> list[Tensor]``: ``[W_{L1+1}, ..., W_L]`` in math convention
-  (``nn.Linear.weight``), with ``Z_ℓ = Z_{ℓ-1} W_ℓᵀ`` exactly (no bias);
+  (``nn.Linear.weight``), with ``Z_ℓ = Z_{ℓ-1} W_ℓᵀ`` exactly (no bias), the network's own
+  parameters (not copies: training must follow them);
 - optional ``activation_slope_range() -> (γ, β) | None`` and ``nonlinear_widths() -> list[int]``.
 
 Shapes follow the project convention: features are ``(N, p)``, one row per sample (the
@@ -27,13 +29,30 @@ from torch import nn
 from ..errors import InvalidArchitecture, InvalidInput
 
 __all__ = [
+    "FACTORY_SIGNATURE",
+    "PROTOCOL_MEMBERS",
     "ArchitectureInfo",
     "check_architecture",
+    "input_shape_of",
     "linearity_tolerance",
 ]
 
 _PROBE_SAMPLES = 7
 _PROBE_SEED = 8191
+
+#: the network protocol, member -> required (docs/architectures.md shows exactly this table;
+#: a test compares them). Optional members let JSWM's assumptions be measured.
+PROTOCOL_MEMBERS = {
+    "num_classes": True,
+    "num_head_layers": True,
+    "forward": True,
+    "layer_features": True,
+    "head_weights": True,
+    "activation_slope_range": False,
+    "nonlinear_widths": False,
+}
+#: how ncverify calls a plug-in's factory (``ncverify.nets.ArchitectureFactory.build``)
+FACTORY_SIGNATURE = "factory(*, input_shape, num_classes, num_samples)"
 
 
 def _positive_int(value, name: str) -> int:
@@ -48,6 +67,16 @@ def _int_tuple(values, name: str) -> tuple[int, ...]:
     return tuple(_positive_int(v, f"{name}[{i}]") for i, v in enumerate(values))
 
 
+def input_shape_of(value, name: str = "input_shape") -> tuple[int, ...]:
+    """``value`` as a non-empty tuple of positive ints (``(d,)``, ``(C, H, W)``, ...)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise InvalidInput(
+            f"{name} must be a non-empty tuple of positive integers, the shape of one sample "
+            f"((d,) for vectors, (C, H, W) for images), got {value!r}"
+        )
+    return _int_tuple(value, name)
+
+
 @dataclass(frozen=True)
 class ArchitectureInfo:
     """What :func:`check_architecture` established about a network.
@@ -60,11 +89,10 @@ class ArchitectureInfo:
     ``head_bias``: whether a head layer is affine rather than linear (only possible with
     ``require_bias_free_head=False``). ``max_head_residual``: the largest relative
     ``‖Z_ℓ − Z_{ℓ-1}W_ℓᵀ‖_F / (‖Z_{ℓ-1}‖_F ‖W_ℓ‖_F)`` seen on the probe.
-    ``head_weights_are_parameters``: whether ``head_weights()`` returns the network's own
-    parameters (not copies or computed matrices), which training needs to follow them.
+    ``input_shape``: the shape of one sample the network was probed with.
     """
 
-    input_dim: int
+    input_shape: tuple[int, ...]
     num_classes: int
     num_head_layers: int
     num_nonlinear_layers: int | None
@@ -78,7 +106,11 @@ class ArchitectureInfo:
     dtype: str
     device: str
     class_name: str = ""
-    head_weights_are_parameters: bool = True
+
+    @property
+    def input_dim(self) -> int | None:
+        """``d`` for vector inputs ``(d,)``; ``None`` for other shapes (images)."""
+        return self.input_shape[0] if len(self.input_shape) == 1 else None
 
     @property
     def depth(self) -> int | None:
@@ -137,30 +169,34 @@ def linearity_tolerance(dtype: torch.dtype, device: torch.device | str = "cpu") 
 def check_architecture(
     net,
     *,
-    input_dim: int,
+    input_shape,
     num_classes: int,
     require_bias_free_head: bool = True,
 ) -> ArchitectureInfo:
     r"""Check that ``net`` satisfies the network protocol; return what was found.
 
-    Probes the network on a fixed random input of ``7`` samples (drawn from a seeded CPU
-    generator, then moved to the network's dtype and device) without gradients and checks:
+    Probes the network on a fixed random input of ``7`` samples of shape ``input_shape``
+    (``(d,)`` for vectors, ``(C, H, W)`` for images; drawn from a seeded CPU generator, then
+    moved to the network's dtype and device) without gradients and checks:
     the protocol's attributes and methods exist; ``forward`` gives ``(7, K)``;
     ``layer_features`` ends with ``forward(X)`` and has at least ``L2 + 1`` entries;
-    ``head_weights`` has ``L2`` matrices chained by shape; every head layer is linear,
+    ``head_weights`` has ``L2`` matrices chained by shape, each one of the network's own
+    parameters (a copy would not follow training); every head layer is linear,
     ``‖Z_ℓ − Z_{ℓ-1}W_ℓᵀ‖_F ≤ tol · ‖Z_{ℓ-1}‖_F ‖W_ℓ‖_F`` with ``tol`` from
     :func:`linearity_tolerance` (``10³·eps(dtype)``)
     (an affine layer, i.e. a residual equal on every row, is a bias: allowed only with
     ``require_bias_free_head=False``); declared nonlinear widths and slope range are
     consistent. Raises :class:`InvalidArchitecture` naming the failed rule and the values.
     """
-    input_dim = _positive_int(input_dim, "input_dim")
+    input_shape = input_shape_of(input_shape)
     num_classes = _positive_int(num_classes, "num_classes")
     if not isinstance(net, nn.Module):
         raise InvalidArchitecture(f"a network must be a torch.nn.Module, got {type(net).__name__}")
     name = type(net).__name__
-    missing = [m for m in ("layer_features", "head_weights") if not callable(getattr(net, m, None))]
-    missing += [a for a in ("num_classes", "num_head_layers") if not hasattr(net, a)]
+    required = [m for m, needed in PROTOCOL_MEMBERS.items() if needed]
+    methods = ("forward", "layer_features", "head_weights")
+    missing = [m for m in required if m in methods and not callable(getattr(net, m, None))]
+    missing += [a for a in required if a not in methods and not hasattr(net, a)]
     if missing:
         raise InvalidArchitecture(
             f"{name} does not implement the ncverify network protocol: missing "
@@ -182,14 +218,14 @@ def check_architecture(
 
     dtype, device = _net_dtype_device(net)
     gen = torch.Generator(device="cpu").manual_seed(_PROBE_SEED)
-    X = torch.randn(_PROBE_SAMPLES, input_dim, generator=gen, dtype=torch.float64)
+    X = torch.randn(_PROBE_SAMPLES, *input_shape, generator=gen, dtype=torch.float64)
     X = X.to(dtype=dtype, device=device)
     with torch.no_grad():
         out = _call(net, "forward", X)
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != (_PROBE_SAMPLES, K):
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise InvalidArchitecture(
-                f"{name}.forward on X of shape ({_PROBE_SAMPLES}, {input_dim}) returned {shape}; "
+                f"{name}.forward on X of shape {tuple(X.shape)} returned {shape}; "
                 f"expected ({_PROBE_SAMPLES}, {K}) (one column per class, num_classes={K})"
             )
         feats = _call(net, "layer_features", X)
@@ -262,6 +298,17 @@ def check_architecture(
             "returned by head_weights()"
         )
 
+    params = list(net.parameters())
+    copies = [i + 1 for i, W in enumerate(Ws) if not any(W is p for p in params)]
+    if copies:
+        raise InvalidArchitecture(
+            f"{name}.head_weights() returned matrices {copies} (of {L2}) that are not the "
+            "network's own parameters (copies such as .detach().clone(), transposes or "
+            "computed matrices); training updates the parameters, so ncverify would follow "
+            "stale copies: return the parameters themselves, e.g. [layer.weight for layer in "
+            "self.head]"
+        )
+
     nl_widths = None
     fn = getattr(net, "nonlinear_widths", None)
     if callable(fn):
@@ -313,7 +360,7 @@ def check_architecture(
             slope = (g, b)
 
     return ArchitectureInfo(
-        input_dim=input_dim,
+        input_shape=input_shape,
         num_classes=K,
         num_head_layers=L2,
         num_nonlinear_layers=None if nl_widths is None else len(nl_widths),
@@ -327,5 +374,4 @@ def check_architecture(
         dtype=str(dtype).removeprefix("torch."),
         device=str(device),
         class_name=name,
-        head_weights_are_parameters=all(any(W is p for p in net.parameters()) for W in Ws),
     )

@@ -80,6 +80,7 @@ class PyramidalMLP(nn.Module):
             raise InvalidInput("pass either seed or generator, not both")
 
         self.input_dim = input_dim
+        self.input_shape = (input_dim,)
         self.num_classes = num_classes
         self.num_head_layers = len(head_widths) + 1
         self.num_nonlinear_layers = len(widths)

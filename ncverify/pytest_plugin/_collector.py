@@ -35,6 +35,7 @@ INJECTED_KEY = "ncverify_failed_by_plugin"  # the test passed itself but recorde
 CHECKPOINT_S = 120.0
 #: the ``ncverify`` command line that started this pytest run (JSON list), set by the CLI
 COMMAND_ENV = "NCVERIFY_COMMAND"
+_REPORT_NAMES = ("report.html", "report.md", "report.json")
 
 
 def _to_builtin(obj: Any) -> Any:
@@ -77,6 +78,7 @@ class Collector:
         self.session_started = False
         self.checkpointed = time.time()
         self.paths: list[Path] = []
+        self.complete = False
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session_started = True
@@ -131,18 +133,25 @@ class Collector:
                 self.checkpoint()
 
     def checkpoint(self) -> None:
-        """Rewrite the report (without plots) marked incomplete, so a crash leaves one."""
+        """Swap a partial report (no plots) into DIR/incomplete/, so a crash leaves one."""
         self.checkpointed = time.time()
-        written = self.written
-        self.write(
-            None,
-            [
-                "checkpoint: the run was still in progress (a crash ended it "
-                "if no later report replaced this one)"
-            ],
-            plots=False,
-        )
-        self.written = written  # the final report is still to be written
+        run = self.settings.report_run
+        if run is None or run.finished or _is_worker(self.config):
+            return
+        from ..report import write_report
+
+        reasons = [
+            "checkpoint: the run was still in progress (a crash ended it if no later report "
+            "replaced this one)"
+        ]
+        report = self._report(None, reasons)
+        try:
+            run.checkpoint(
+                lambda d: write_report(d, report, plots=False, figures_dir=run.target / "figures"),
+                reasons,
+            )
+        except Exception as exc:  # a checkpoint must never cost the run
+            print(f"ncverify: checkpoint report not written: {exc!r}", file=sys.stderr)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items or self.total is None:
@@ -160,12 +169,8 @@ class Collector:
             self.crashed.append(f"xdist worker {getattr(node.gateway, 'id', '?')} crashed")
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
-        self.interrupted = f"interrupted ({excinfo.typename})"
-        # Write now in case later hooks never run; sessionfinish rewrites it.
-        try:
-            self.write(None, [self.interrupted])
-        except Exception as exc:  # never mask the interrupt itself
-            print(f"ncverify: could not write the interrupted report: {exc!r}", file=sys.stderr)
+        detail = str(excinfo.value).strip()
+        self.interrupted = f"interrupted ({excinfo.typename}{': ' + detail if detail else ''})"
 
     def _progress(self) -> None:
         path = self.settings.progress
@@ -201,19 +206,35 @@ class Collector:
             import traceback
 
             print(
-                "ncverify: writing the report failed (report.json is written first and "
-                "may exist):\n" + traceback.format_exc(),
+                "ncverify: writing the report failed (the previous complete report is "
+                "unchanged; what was written is in DIR/incomplete/):\n" + traceback.format_exc(),
                 file=sys.stderr,
             )
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def write(self, exitstatus: int | None, reasons: list[str], *, plots: bool = True) -> None:
-        if self.settings.report_dir is None or _is_worker(self.config):
+        """The final report: written into the run's staging directory, then swapped in as
+        DIR (complete) or moved to DIR/incomplete/ (marked) by the ReportRun."""
+        run = self.settings.report_run
+        if run is None or _is_worker(self.config) or run.finished:
             return
-        from ..report import build_report, write_report
+        from ..report import write_report
 
         self.written = True
-        report = build_report(
+        report = self._report(exitstatus, reasons)
+        try:
+            write_report(run.staging, report, plots=plots, figures_dir=run.target / "figures")
+        except BaseException:
+            run.abandon([*reasons, "writing the final report failed or was interrupted"])
+            raise
+        self.complete = bool(report["complete"])
+        where = run.commit() if self.complete else run.abandon(reasons)
+        self.paths = [] if where is None else [where / name for name in _REPORT_NAMES]
+
+    def _report(self, exitstatus: int | None, reasons: list[str]) -> dict[str, Any]:
+        from ..report import build_report
+
+        return build_report(
             tests=list(self.tests.values()),
             profile=self.settings.profile,
             seed=self.settings.seed,
@@ -227,7 +248,6 @@ class Collector:
             rootdir=self._rootdir(),
             profile_settings=vars(get_profile(self.settings.profile)),
         )
-        self.paths = write_report(self.settings.report_dir, report, plots=plots)
 
     def _command(self) -> list[str]:
         """The command as the user typed it: ``ncverify ...`` when the CLI started this run
@@ -264,10 +284,20 @@ class Collector:
             terminalreporter.write_line(format_verdict_table(rows))
         else:
             terminalreporter.write_line("no evaluation was recorded")
-        if self.paths:
+        shown = [self._shown(p) for p in self.paths]
+        if shown and self.complete:
+            terminalreporter.write_line(f"ncverify report: {', '.join(shown[:3])}")
+        elif shown:
+            where = os.path.dirname(shown[0])
             terminalreporter.write_line(
-                f"ncverify report: {', '.join(str(p) for p in self.paths[:3])}"
+                f"ncverify: INCOMPLETE report in {where} (marked; the complete report in "
+                f"{os.path.dirname(where) or '.'}, if any, is unchanged)"
             )
+
+    def _shown(self, path: Path) -> str:
+        """``path`` relative to where pytest was started, when it is below it."""
+        rel = os.path.relpath(path, self.config.invocation_params.dir)
+        return str(path) if rel.startswith("..") else rel
 
 
 def _short(report: pytest.TestReport) -> str:

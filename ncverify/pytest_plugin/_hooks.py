@@ -20,11 +20,14 @@ controller prints the verdict table and writes the report (see ``docs/plugin.md`
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ..errors import InvalidInput
 from ._backend import configure_backend
 from ._checks import FAILING, check_controls, check_floors
 from ._collector import (
@@ -34,7 +37,7 @@ from ._collector import (
     THEOREM_KEY,
     Collector,
 )
-from ._options import ARCH_ENV, SETTINGS, Settings, _profile_name, _resolve, _seed
+from ._options import ARCH_ENV, SETTINGS, Settings, _profile_name, _resolve, _seed, locate_arch
 from ._profiles import PROFILE_ENV, SEED_ENV, current_seed
 from ._seeds import derive_seed, disable_local_constants
 
@@ -64,13 +67,11 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     seed = _resolve(config, "ncverify_seed", SEED_ENV, "ncverify_seed", _seed)
     arch = config.getoption("ncverify_arch")
-    saved = {k: os.environ.get(k) for k in (PROFILE_ENV, SEED_ENV, ARCH_ENV)}
-    saved.update(configure_backend(config))
-    os.environ[PROFILE_ENV] = profile
-    if seed is not None:
-        os.environ[SEED_ENV] = str(seed)
     if arch is not None:
-        os.environ[ARCH_ENV] = arch
+        try:
+            locate_arch(arch)
+        except InvalidInput as exc:
+            raise pytest.UsageError(f"--ncverify-arch={arch}: {exc}") from None
     report_dir = config.getoption("ncverify_report")
     if report_dir is not None:
         report_dir = Path(report_dir)
@@ -79,6 +80,16 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"--ncverify-report={report_dir}: exists and is not a directory; "
                 "give a directory path"
             )
+    report_run = None
+    if report_dir is not None and not hasattr(config, "workerinput"):
+        report_run = _begin_report_run(config, report_dir)  # before anything is changed
+    saved = {k: os.environ.get(k) for k in (PROFILE_ENV, SEED_ENV, ARCH_ENV)}
+    saved.update(configure_backend(config))
+    os.environ[PROFILE_ENV] = profile
+    if seed is not None:
+        os.environ[SEED_ENV] = str(seed)
+    if arch is not None:
+        os.environ[ARCH_ENV] = arch
     progress = config.getoption("ncverify_progress")
     settings = Settings(
         profile=profile,
@@ -87,9 +98,44 @@ def pytest_configure(config: pytest.Config) -> None:
         report_dir=report_dir,
         progress=Path(progress) if progress else None,
         saved_env=saved,
+        report_run=report_run,
     )
+    if report_run is not None:
+        settings.saved_signals = _interrupt_on_termination()
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Collector(config, settings), "ncverify-collector")
+
+
+def _begin_report_run(config: pytest.Config, report_dir: Path):
+    """Lock the report directory (or adopt the run ``ncverify`` prepared) before any test."""
+    from ..errors import NCVerifyError
+    from ..report import ReportRun
+
+    staging = config.getoption("ncverify_staging")
+    try:
+        if staging:
+            return ReportRun.adopt(report_dir, staging)
+        command = " ".join(["pytest", *map(str, config.invocation_params.args)])
+        return ReportRun.begin(report_dir, command=command)
+    except NCVerifyError as exc:
+        raise pytest.UsageError(f"--ncverify-report={report_dir}: {exc}") from None
+
+
+def _interrupt_on_termination() -> dict[int, object] | None:
+    """SIGTERM and SIGHUP become a KeyboardInterrupt, so a terminated run still leaves its
+    partial report (marked) in DIR/incomplete/ instead of dying mid-write."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            saved[sig] = signal.signal(sig, interrupt)
+    return saved
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -102,6 +148,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             # sessionfinish never ran: last chance to leave an incomplete report
             collector.write(None, ["pytest stopped before the session finished"])
         config.pluginmanager.unregister(collector)
+    run = settings.report_run
+    if run is not None:
+        if not run.finished:  # nothing was finalised (e.g. a usage error before the session)
+            run.abandon(["pytest stopped before writing a report"])
+        run.release()
+    for sig, handler in (settings.saved_signals or {}).items():
+        signal.signal(sig, handler)
     for key, value in settings.saved_env.items():
         if value is None:
             os.environ.pop(key, None)
@@ -157,6 +210,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             fn = getattr(item.obj, "__func__", item.obj)
             name = f"{getattr(item.module, '__name__', '')}.{fn.__qualname__}"
             hypothesis.seed(derive_seed(base, name))(fn)
+    arch = config.getoption("ncverify_arch")
+    if arch is not None and any(item.get_closest_marker("ncverify_arch") for item in items):
+        # build and check the plug-in once, before any test runs (imports torch only here)
+        from ..errors import InvalidArchitecture
+        from ..nets import check_plugin
+
+        try:
+            check_plugin(arch)
+        except InvalidArchitecture as exc:
+            raise pytest.UsageError(f"--ncverify-arch={arch}: {exc}") from None
 
 
 @pytest.hookimpl(wrapper=True)

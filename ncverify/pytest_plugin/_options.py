@@ -7,8 +7,10 @@ ncverify is installed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,13 @@ from ..errors import InvalidInput
 from ._backend import add_backend_options
 from ._profiles import PROFILES
 
-__all__ = ["ARCH_ENV", "Settings", "validate_arch_spec"]
+__all__ = ["ARCH_ENV", "Settings", "locate_arch", "validate_arch_spec"]
 
 ARCH_ENV = "NCVERIFY_ARCH"
+#: names ``ncverify.nets.load_architecture`` knows without an entry point (kept in sync with
+#: ``ncverify.nets.available_architectures``, tested; not imported: that would import torch)
+BUILTIN_ARCHITECTURES = ("pyramidal",)
+ARCH_GROUP = "ncverify.architectures"
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _ARCH_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}(\.{_IDENT})*$")
@@ -44,6 +50,53 @@ def validate_arch_spec(value: str) -> str:
             "'ncverify.architectures'"
         )
     return value
+
+
+def locate_arch(value: str) -> str:
+    """Check, without importing it, that an architecture can be found; return ``value``.
+
+    ``module:factory``: the module (with the working directory as a fallback, like
+    ``ncverify.nets.load_architecture``) must exist; a bare name must be a built-in or an
+    installed entry point of the group ``ncverify.architectures``. Raises
+    :class:`InvalidInput`: a typo fails at configuration time, not after the suite has run.
+    """
+    validate_arch_spec(value)
+    if ":" in value:
+        module = value.partition(":")[0]
+        if _find_module(module):
+            return value
+        raise InvalidInput(
+            f"architecture {value!r}: no module {module!r} on sys.path or in the working "
+            f"directory {os.getcwd()}; install the package or run from the directory that "
+            "contains it"
+        )
+    from importlib.metadata import entry_points
+
+    known = sorted({*BUILTIN_ARCHITECTURES, *(ep.name for ep in entry_points(group=ARCH_GROUP))})
+    if value in known:
+        return value
+    raise InvalidInput(
+        f"unknown architecture {value!r}: not of the form 'package.module:factory' and no "
+        f"entry point of that name in the group {ARCH_GROUP!r}; known names: {', '.join(known)}"
+    )
+
+
+def _find_module(module: str) -> bool:
+    try:
+        if importlib.util.find_spec(module) is not None:
+            return True
+    except (ImportError, ValueError):
+        pass
+    cwd = os.getcwd()
+    if cwd in sys.path:
+        return False
+    sys.path.insert(0, cwd)
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+    finally:
+        sys.path.remove(cwd)
 
 
 def _profile_name(value: str) -> str:
@@ -107,10 +160,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--ncverify-report",
         default=None,
         metavar="DIR",
-        help="write report.json, report.md and report.html into DIR (created if missing)",
+        help="write report.json, report.md and report.html into DIR (created if missing); "
+        "DIR is replaced only by a complete report, a partial one goes to DIR/incomplete/",
     )
     group.addoption("--ncverify-progress", default=None, metavar="FILE", help=argparse.SUPPRESS)
     add_backend_options(group, _argtype)
+    # set by `ncverify`, which holds the report directory's lock and created this directory
+    group.addoption("--ncverify-staging", default=None, metavar="DIR", help=argparse.SUPPRESS)
     parser.addini("ncverify_profile", "default ncverify profile (ci|thorough|gpu)", default="")
     parser.addini("ncverify_seed", "default ncverify base seed", default="")
 
@@ -123,6 +179,8 @@ class Settings:
     report_dir: Path | None
     progress: Path | None
     saved_env: dict[str, str | None]
+    report_run: Any = None  # ncverify.report.ReportRun on the controller with a report dir
+    saved_signals: dict[int, Any] | None = None
 
 
 SETTINGS = pytest.StashKey[Settings]()

@@ -330,13 +330,20 @@ def build_report(
 
 
 def write_report(
-    directory: str | os.PathLike, report: Mapping[str, Any], *, plots: bool = True
+    directory: str | os.PathLike,
+    report: Mapping[str, Any],
+    *,
+    plots: bool = True,
+    figures_dir: str | os.PathLike | None = None,
 ) -> list[Path]:
     """Write report.json, report.md, report.html (+ ratio plots) into ``directory``.
 
-    Returns the paths written, HTML first. PNG figures found in
-    ``directory/figures/`` are embedded too. ``plots=False`` (checkpoints) skips
-    the ratio plots and leaves existing plot files alone.
+    Returns the paths written, HTML first. PNG figures found in ``figures_dir`` (default
+    ``directory/figures/``; a run writing into a staging directory passes the report
+    directory's) are embedded too. ``plots=False`` (checkpoints) skips the ratio plots and
+    leaves existing plot files alone. Each file is written atomically; that the set is
+    consistent is :class:`~ncverify.report.ReportRun`'s job (write into a staging directory,
+    then swap it in).
     """
     from ._plots import ratio_plots
     from ._render import render_html, render_markdown
@@ -351,7 +358,7 @@ def write_report(
                 old.unlink()
     for p in figs:
         atomic_write(directory / p["file"], p["png"])
-    fig_dir = directory / "figures"
+    fig_dir = Path(figures_dir) if figures_dir is not None else directory / "figures"
     figures = (
         [
             {"file": f"figures/{f.name}", "caption": f.stem, "png": f.read_bytes()}

@@ -115,6 +115,18 @@ def _assumption_rows(t: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _worst_cell(c: Mapping[str, Any]) -> str:
+    """The worst ratio; evaluations with bound 0 have none: counted as exact or not."""
+    cell = _fmt(c.get("ratio_max")) if c.get("n_ratios") else ""
+    zero = c.get("zero_bound") or 0
+    if zero:
+        extra = f"bound 0 in {zero}: exact (measured 0) in {c.get('exact', 0)}"
+        if zero > c.get("exact", 0):
+            extra += f", max measured {_fmt(c.get('zero_bound_max_quantity'))}"
+        cell = f"{cell}; {extra}" if cell else extra
+    return cell or "-"
+
+
 def _claim_rows(t: Mapping[str, Any]) -> list[list[str]]:
     return [
         [
@@ -125,7 +137,7 @@ def _claim_rows(t: Mapping[str, Any]) -> list[list[str]]:
             str(c["failed"]),
             str(c["undecided"]),
             _fmt(c.get("ratio_median")),
-            _fmt(c.get("ratio_max")),
+            _worst_cell(c),
         ]
         for c in t["claims"]
     ]

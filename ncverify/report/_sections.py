@@ -140,7 +140,10 @@ def _claims(evals: list[dict], meta: Any) -> list[dict]:
                 "undecided": 0,
                 "vacuous": 0,
                 "artefacts": 0,
+                "zero_bound": 0,
+                "exact": 0,
                 "ratios": [],
+                "zero_bound_quantities": [],
             },
         )
 
@@ -153,16 +156,24 @@ def _claims(evals: list[dict], meta: Any) -> list[dict]:
             entry[_OUTCOME[c["held"]]] += 1
             entry["vacuous"] += bool(c.get("vacuous"))
             entry["artefacts"] += str(c.get("reason", "")).startswith("rounding artefact")
-            r = ClaimOutcome.from_dict(c).ratio
+            co = ClaimOutcome.from_dict(c)
+            if co.bound == 0 and math.isfinite(co.quantity):  # an exact identity: no ratio
+                entry["zero_bound"] += 1
+                entry["exact"] += co.quantity == 0
+                entry["zero_bound_quantities"].append(abs(co.quantity))
+                continue
+            r = co.ratio
             if r is not None:
                 entry["ratios"].append(r)
     for entry in entries.values():
         ratios = entry.pop("ratios")
+        quantities = entry.pop("zero_bound_quantities")
         finite = [r for r in ratios if math.isfinite(r)]
         entry["n_ratios"] = len(ratios)
         entry["ratio_max"] = max(ratios) if ratios else None
         entry["ratio_min"] = min(ratios) if ratios else None
         entry["ratio_median"] = statistics.median(finite) if finite else None
+        entry["zero_bound_max_quantity"] = max(quantities) if quantities else None
     return list(entries.values())
 
 

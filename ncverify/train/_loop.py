@@ -45,8 +45,11 @@ def _one_hot(y: torch.Tensor, K: int, dtype, device) -> torch.Tensor:
 
 
 def _prepare_data(X, y, K: int, dtype, device):
-    if not isinstance(X, torch.Tensor) or X.ndim != 2:
-        raise InvalidInput(f"X must be a 2-D tensor (N, d), got {getattr(X, 'shape', X)!r}")
+    if not isinstance(X, torch.Tensor) or X.ndim < 2:
+        raise InvalidInput(
+            f"X must be a tensor (N, d) or (N, C, H, W) (one sample per row), got "
+            f"{getattr(X, 'shape', X)!r}"
+        )
     if not isinstance(y, torch.Tensor) or y.ndim != 1 or y.shape[0] != X.shape[0]:
         raise InvalidInput(
             f"y must be a 1-D integer tensor with one label per row of X (N={X.shape[0]}), "
@@ -153,7 +156,7 @@ def train(net, X, y, config: TrainingConfig | None = None, **kwargs) -> Training
         raise InvalidInput(f"{type(net).__name__} has no integer num_classes (network protocol)")
     net.to(device=device, dtype=dtype)
     X, y = _prepare_data(X, y, K, dtype, device)
-    check_architecture(net, input_dim=X.shape[1], num_classes=K)
+    check_architecture(net, input_shape=tuple(X.shape[1:]), num_classes=K)
     fork_devices = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=fork_devices):
         torch.manual_seed(config.seed)

@@ -46,19 +46,58 @@ def _check_classes(K, n) -> tuple[int, int]:
     return int(K), int(n)
 
 
+def _is_bool(value) -> bool:
+    kind = type(value)
+    return isinstance(value, bool) or (
+        kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
+    )
+
+
+def _check_real(name: str, value) -> float:
+    """A finite real number (int, float, Fraction, numpy/sympy scalar; not a str or bool)."""
+    if _is_bool(value):
+        raise InvalidInput(f"{name}={value!r} is a bool, not a number; pass a float")
+    if not isinstance(value, numbers.Real):
+        raise InvalidInput(
+            f"{name}={value!r} is not a real number (got {type(value).__name__}); pass an int "
+            f"or a float, e.g. {name}=1e-3, not a string"
+        )
+    x = float(value)
+    if not math.isfinite(x):
+        raise InvalidInput(f"{name}={value!r} must be a finite real number")
+    return x
+
+
 def _check_lambda(name: str, value) -> float:
-    if isinstance(value, bool):
+    if _is_bool(value):
         raise InvalidInput(f"{name}={value!r} is a bool, not a regularisation strength")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name}={value!r} is not a real number") from None
+    if not isinstance(value, numbers.Real):
+        raise InvalidInput(
+            f"{name}={value!r} is not a real number (got {type(value).__name__}); pass a "
+            f"positive int or float such as {name}=1e-3"
+        )
+    x = float(value)
     if not (math.isfinite(x) and x > 0):
         raise InvalidInput(
             f"{name}={value!r} must be a finite positive regularisation "
             f"strength (the UFM optimum is unbounded/degenerate at λ <= 0)"
         )
     return x
+
+
+def _check_flag(name: str, value) -> bool:
+    """``True`` or ``False`` only: ``reduced="no"`` or ``bias=1`` are refused, not coerced."""
+    if not _is_bool(value):
+        raise InvalidInput(
+            f"{name}={value!r} must be True or False (a bool), got {type(value).__name__}"
+        )
+    return bool(value)
+
+
+def _check_positive_int(name: str, value) -> int:
+    if _is_bool(value) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidInput(f"{name}={value!r} must be a positive integer")
+    return int(value)
 
 
 @dataclass(frozen=True)

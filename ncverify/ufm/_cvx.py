@@ -46,7 +46,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidInput, ProblemTooLarge, SolverFailed
-from ._closed import _check_lambda
+from ._closed import (
+    _check_classes,
+    _check_flag,
+    _check_lambda,
+    _check_positive_int,
+    _check_real,
+)
 from ._imbalanced import check_class_sizes
 from ._reduce import (
     ce_bounds,
@@ -128,6 +134,11 @@ def estimate_certificate_bytes(
     eigendecomposition, ``≈ 8·(64·d² + 64·K·cols)`` bytes. CLARABEL: dense NT scaling of
     the PSD cone, ``8·(d(d+1)/2)²`` bytes plus SCS's terms.
     """
+    K, n = _check_classes(K, n)
+    reduced = _check_flag("reduced", reduced)
+    _check_choice("loss", loss, LOSSES)
+    _check_choice("solver", solver, SOLVERS)
+    _check_choice("reduction", reduction, REDUCTIONS)
     if reduced and reduction == "symmetric":
         return 8 * (16 * K * K + 64 * K)
     cols = K if reduced else K * n
@@ -191,6 +202,17 @@ def solve_checked(problem, solver: str, **options) -> tuple[str, bool, float, in
     return status, status != cp.OPTIMAL, solve_time, iters
 
 
+def _check_choice(name: str, value, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        extra = (
+            " (both handle the PSD and exponential cones the certificates need)"
+            if name == "solver"
+            else ""
+        )
+        raise InvalidInput(f"{name}={value!r}; expected one of {', '.join(choices)}{extra}")
+    return value
+
+
 def certify_ufm(
     loss: str,
     K: int,
@@ -227,12 +249,9 @@ def certify_ufm(
     K, counts, balanced = check_class_sizes(K, n)
     lw = _check_lambda("lambda_W", lambda_W)
     lh = _check_lambda("lambda_H", lambda_H)
-    if loss not in LOSSES:
-        raise InvalidInput(f"loss={loss!r}; expected one of {', '.join(LOSSES)}")
-    if not isinstance(reduced, bool):
-        raise InvalidInput(f"reduced={reduced!r} must be a bool")
-    if reduction not in REDUCTIONS:
-        raise InvalidInput(f"reduction={reduction!r}; expected one of {', '.join(REDUCTIONS)}")
+    _check_choice("loss", loss, LOSSES)
+    reduced = _check_flag("reduced", reduced)
+    _check_choice("reduction", reduction, REDUCTIONS)
     if not balanced and loss != "mse":
         raise InvalidInput(
             f"per-class sizes are supported for loss='mse' only (got loss={loss!r}); pass an "
@@ -241,15 +260,11 @@ def certify_ufm(
     kind = "none" if not reduced else reduction
     if solver is None:
         solver = "CLARABEL" if kind == "symmetric" else "SCS"
-    if solver not in SOLVERS:
-        raise InvalidInput(
-            f"solver={solver!r}; expected one of {', '.join(SOLVERS)} "
-            f"(both handle the PSD and exponential cones the certificates need)"
-        )
-    if not (isinstance(tol, float | int) and 0 < tol < 1):
+    _check_choice("solver", solver, SOLVERS)
+    if not 0 < _check_real("tol", tol) < 1:
         raise InvalidInput(f"tol={tol!r} must be in (0, 1)")
-    if isinstance(max_iters, bool) or not isinstance(max_iters, int) or max_iters < 1:
-        raise InvalidInput(f"max_iters={max_iters!r} must be a positive integer")
+    max_iters = _check_positive_int("max_iters", max_iters)
+    max_bytes = _check_positive_int("max_bytes", max_bytes)
     N = sum(counts)
     if not reduced and K * N > UNREDUCED_MAX_ENTRIES:
         raise ProblemTooLarge(
@@ -262,10 +277,16 @@ def certify_ufm(
     )
     if need > max_bytes:
         size = f"n={counts[0]}" if balanced else f"N={N}"
+        # advise only settings not already in use
+        advice = [] if reduced else ["reduced=True"]
+        advice += ["reduction='symmetric'"] if kind == "classes" else []
+        advice += [] if kind == "symmetric" or solver == "SCS" else ["solver='SCS'"]
+        advice += ["a smaller K" if reduced else "a smaller K or n"]
         raise ProblemTooLarge(
             f"{solver} certificate for loss={loss!r}, K={K}, {size}, reduction={kind!r} needs "
-            f"about {need / 2**30:.2f} GiB (> max_bytes={max_bytes / 2**30:.2f} GiB); use "
-            f"reduction='symmetric', a smaller K, or raise max_bytes deliberately"
+            f"about {need / 2**30:.2f} GiB (> max_bytes={max_bytes} bytes = "
+            f"{max_bytes / 2**30:.2f} GiB); use {', '.join(advice)}, or raise max_bytes "
+            "deliberately"
         )
 
     with _single_threaded_blas():

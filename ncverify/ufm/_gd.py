@@ -24,11 +24,18 @@ A non-finite objective, or one exceeding 1e6 × its initial value, raises
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, ProblemTooLarge, TrainingDiverged
-from ._closed import _check_lambda
+from ._closed import (
+    _check_flag,
+    _check_lambda,
+    _check_positive_int,
+    _check_real,
+    _is_bool,
+)
 from ._imbalanced import check_class_sizes
 
 __all__ = ["UFMFit", "fit_ufm", "gd_step_size"]
@@ -125,6 +132,7 @@ def gd_step_size(factors, lambdas, Y, *, bias: bool = False) -> float:
     ``P_2`` the largest product of all but two norms (1 for m = 2). An unregularised
     bias adds its own curvature 1 and cross terms ``∏_{j≠i}‖F_j‖_op/√N``.
     """
+    bias = _check_flag("bias", bias)
     import torch
 
     norms = [float(torch.linalg.matrix_norm(F, ord=2)) for F in factors]
@@ -185,7 +193,10 @@ def fit_ufm(
     K, counts, balanced = check_class_sizes(K, n)
     lw = _check_lambda("lambda_W", lambda_W)
     lh = _check_lambda("lambda_H", lambda_H)
+    if isinstance(hidden_lambdas, (str, bytes)):
+        raise InvalidInput(f"hidden_lambdas={hidden_lambdas!r} must be a sequence of numbers")
     hl = tuple(_check_lambda(f"hidden_lambdas[{i}]", v) for i, v in enumerate(hidden_lambdas))
+    bias = _check_flag("bias", bias)
     if loss not in ("mse", "ce"):
         raise InvalidInput(f"loss={loss!r}; expected 'mse' or 'ce'")
     if bias and (loss != "mse" or hl):
@@ -196,15 +207,22 @@ def fit_ufm(
     if method not in METHODS:
         raise InvalidInput(f"method={method!r}; expected one of {', '.join(METHODS)}")
     p = K if width is None else width
-    if isinstance(p, bool) or not isinstance(p, int) or p < K:
+    if _is_bool(p) or not isinstance(p, numbers.Integral) or p < K:
         raise InvalidInput(
             f"width={width!r} must be an integer >= K={K} (the optimum has "
             f"rank K; a narrower model cannot reach it)"
         )
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise InvalidInput(f"max_steps={max_steps!r} must be a positive integer")
-    if step_size is not None and not (math.isfinite(step_size) and step_size > 0):
+    p = int(p)
+    max_steps = _check_positive_int("max_steps", max_steps)
+    if step_size is not None and not _check_real("step_size", step_size) > 0:
         raise InvalidInput(f"step_size={step_size!r} must be finite and positive")
+    if not _check_real("grad_tol", grad_tol) >= 0:
+        raise InvalidInput(f"grad_tol={grad_tol!r} must be a finite number >= 0")
+    if not _check_real("init_scale", init_scale) > 0:
+        raise InvalidInput(f"init_scale={init_scale!r} must be finite and positive")
+    if _is_bool(seed) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InvalidInput(f"seed={seed!r} must be an integer >= 0")
+    max_bytes = _check_positive_int("max_bytes", max_bytes)
     N = sum(counts)
     need = 8 * (p * N + len(hl) * p * p + K * p) * 6  # params, grads, L-BFGS history
     if need > max_bytes:
