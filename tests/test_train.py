@@ -160,6 +160,8 @@ def test_single_layer_head_has_no_pairs():
         (dict(lr=0.1, weight_decay=-1.0, steps=10), "weight_decay must be >= 0"),
         (dict(lr=0.1, weight_decay=1e-3, steps=-1), "steps must be an integer >= 0"),
         (dict(lr=0.1, weight_decay=1e-3, steps=10, dtype="float16"), "dtype='float16'"),
+        (dict(lr=0.1, weight_decay=1e-3, steps=10, dtype=torch.float16), "dtype=torch.float16"),
+        (dict(lr=0.1, weight_decay=1e-3, steps=10, dtype=64), "dtype=64; training runs use"),
         (dict(lr=0.1, weight_decay=1e-3, steps=10, momentum=1.0), r"momentum must be in \[0, 1\)"),
         (
             dict(lr=0.1, weight_decay=1e-3, steps=10, divergence_factor=1.0),
@@ -171,6 +173,13 @@ def test_single_layer_head_has_no_pairs():
 def test_bad_config_is_rejected(kwargs, match):
     with pytest.raises(InvalidInput, match=match):
         TrainingConfig(**kwargs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_a_torch_dtype_names_the_same_config(dtype):
+    name = str(dtype).removeprefix("torch.")
+    cfg = TrainingConfig(lr=0.1, weight_decay=1e-3, steps=1, dtype=dtype)
+    assert cfg.dtype == name and cfg.torch_dtype is dtype
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ class TrainingConfig:
     ``lr`` (η > 0), ``weight_decay`` (λ ≥ 0), ``steps`` (number of GD updates), ``seed``
     (recorded; the global torch RNG is seeded with it inside the run and restored after),
     ``device`` (``"auto"``: CUDA when available, else CPU), ``dtype`` (``"float64"`` or
-    ``"float32"``), ``record_every`` (loss, ε1, ε2 of every head pair at steps
+    ``"float32"``, or the torch dtype), ``record_every`` (loss, ε1, ε2 of every head pair at steps
     ``0, k, 2k, …`` and the last), ``metrics_every`` (NC1/NC2 of every layer and NC3 of the
     penultimate layer every ``m`` steps and at the last; ``0``: last step only),
     ``divergence_factor`` (see :data:`DIVERGENCE_FACTOR`), ``momentum`` (heavy-ball momentum;
@@ -91,7 +91,10 @@ class TrainingConfig:
         m = _finite_number(self.momentum, "momentum", nonneg=True)
         if m >= 1:
             raise InvalidInput(f"momentum must be in [0, 1), got {m!r}")
-        if self.dtype not in _DTYPES:
+        names = {v: k for k, v in _DTYPES.items()}
+        if isinstance(self.dtype, torch.dtype) and self.dtype in names:  # torch.float64 too
+            object.__setattr__(self, "dtype", names[self.dtype])
+        if not isinstance(self.dtype, str) or self.dtype not in _DTYPES:
             raise InvalidInput(
                 f"dtype={self.dtype!r}; training runs use one of {', '.join(_DTYPES)} "
                 "(float64 for theorem checks)"
