@@ -1,0 +1,428 @@
+"""Mutation harness: every mutant of the table must be killed by the tests meant to catch it.
+
+Usage (from the repository root, with the project's venv)::
+
+    .venv/bin/python scripts/mutants.py            # the whole table, 2 mutants at a time
+    .venv/bin/python scripts/mutants.py -j 1 -k nc1 # mutants whose id contains "nc1", serially
+    .venv/bin/python scripts/mutants.py --list     # the table, without running anything
+
+Each mutant is one source edit (``old`` → ``new``, ``old`` must occur exactly once in
+``path``): a comparison direction, a tolerance, a metric's normalisation, a hypothesis
+predicate, a term of a bound, a training claim, a verdict rule. The harness copies the
+repository's files (``git ls-files``: tracked and untracked-but-not-ignored) to a temporary
+directory per worker — never touching the working tree —, applies one mutant at a time there,
+runs only the tests listed for it (``pytest -x``, the ``ci`` profile, that copy's package first
+on ``PYTHONPATH``), restores the file, and prints the kill table. A mutant is *killed* when
+pytest exits with status 1 (a test failed), *survived* with status 0; any other status (a
+collection or usage error: the mutant broke the code rather than its meaning) is reported as
+*error*. Exit status: 0 when every mutant is killed, 1 otherwise, 2 on a bad table.
+
+To add a mutant, append a ``Mutant(...)`` to ``MUTANTS`` (or to a family's list): an id, the
+file, the exact text and its replacement, the tests that must catch it (pytest node ids, a
+``-k`` expression after ``"-k"``) and why they do. The measured cost is in ``docs/budget.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Mutant:
+    id: str
+    path: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+    why: str
+
+
+T31 = "theorems/test_jswm_thm31.py"
+GD = "theorems/test_gd_invariants.py"
+REF = "test_negative_control_is_refuted_and_shrunk"  # real spec checked at the shrunk instance
+
+ENGINE = [
+    Mutant(
+        "verdict-undecided-first",
+        "ncverify/spec/_verdict.py",
+        "    if failed:\n        return Verdict.OUTSIDE",
+        "    if undecided and not failed:\n        return Verdict.INCONCLUSIVE, 'undecided'\n"
+        "    if failed:\n        return Verdict.OUTSIDE",
+        ("tests/test_verdicts.py::test_the_rule_set",),
+        "a vacuous claim hides a failed one (the bug of issue 11)",
+    ),
+    Mutant(
+        "verdict-unexplained-passes",
+        "ncverify/spec/_verdict.py",
+        "        if unestablished:\n            return Verdict.UNEXPLAINED",
+        "        if unestablished:\n            return Verdict.INCONCLUSIVE",
+        ("tests/test_verdicts.py::test_the_rule_set",),
+        "a failure where only unmeasured hypotheses could explain it no longer fails",
+    ),
+    Mutant(
+        "proxy-direction",
+        "ncverify/spec/_verdict.py",
+        'or self.proxy == "sufficient"',
+        'or self.proxy == "necessary"',
+        ("tests/test_verdicts.py::test_the_rule_set",),
+        "a necessary proxy puts a run in scope",
+    ),
+    Mutant(
+        "claim-comparison-direction",
+        "ncverify/spec/_core.py",
+        'margin = (b + slack - q) if self.relation == "<=" else (q + slack - b)',
+        'margin = (b + slack - q) if self.relation == ">=" else (q + slack - b)',
+        ("tests/test_verdicts.py",),
+        "<= claims judged as >= claims",
+    ),
+    Mutant(
+        "rtol-loosened",
+        "ncverify/spec/_expr.py",
+        "return max(1e-9, 1e4 * _eps(dtype))",
+        "return max(1e-2, 1e4 * _eps(dtype))",
+        ("tests/test_spec.py::test_slack_is_dtype_aware_and_tiny",),
+        "claims judged with 1% slack",
+    ),
+    Mutant(
+        "control-margin",
+        "ncverify/spec/_theorem.py",
+        "return min(1e3 * default_rtol(dtype), 1e-2)",
+        "return 1e-1",
+        ("tests/test_verdicts.py::test_a_control_failing_by_one_percent_is_caught",),
+        "a control counts as caught only beyond 10%: the 1% controls are missed",
+    ),
+    Mutant(
+        "floor-min-disabled",
+        "ncverify/spec/_theorem.py",
+        "if confirmed < self.min_in_scope:",
+        "if confirmed < 0:",
+        ("tests/test_verdicts.py::test_floors_say_why_a_check_is_vacuous",),
+        "a check with too few confirmed evaluations passes",
+    ),
+    Mutant(
+        "floor-fraction-disabled",
+        "ncverify/spec/_theorem.py",
+        "if n and undecided / n > self.max_undecided_fraction:",
+        "if n and undecided / n > 1:",
+        ("tests/test_plugin_checks.py::test_a_check_that_is_mostly_outside_fails_as_vacuous",),
+        "a check that is mostly outside passes",
+    ),
+    Mutant(
+        "no-certification",
+        "ncverify/spec/_judge.py",
+        "            claims = _certify(spec, claims, values, snapshot)",
+        "            pass",
+        ("tests/test_verdicts.py",),
+        "a failure that vanishes in high precision stays a counterexample",
+    ),
+    Mutant(
+        "weaken-keeps-domains",
+        "ncverify/spec/_theorem.py",
+        "                claims = _weaken_domains(self, control)",
+        "                claims = self.claims",
+        ("tests/test_catalog_controls.py",),
+        "a weakened hypothesis no longer reaches the claim domains that restate it",
+    ),
+    Mutant(
+        "seed-ignored",
+        "ncverify/pytest_plugin/_seeds.py",
+        'digest = hashlib.sha256(f"{int(base)}:{name}".encode()).digest()',
+        'digest = hashlib.sha256(f"{name}".encode()).digest()',
+        ("tests/test_plugin_checks.py::test_the_seed_option_changes_the_examples_reproducibly",),
+        "--ncverify-seed changes no example",
+    ),
+]
+
+METRICS = [
+    Mutant(
+        "sigma-b-normalisation",
+        "ncverify/metrics/_core.py",
+        "return float(centred.square().sum()) / centred.shape[0]",
+        "return float(centred.square().sum()) / (centred.shape[0] - 1)",
+        ("tests/test_metrics.py",),
+        "tr Σ_B with 1/(K−1) instead of 1/K",
+    ),
+]
+
+# a dropped term keeps its symbol (``0*term``): a claim's error symbols must occur in its bound
+THEOREM_31 = [
+    Mutant(
+        "h-interp-sqrt-N",
+        "ncverify/catalog/jswm/_specs.py",
+        '    "eps1 < sqrt(N*(K - 1)/K)",\n)',
+        '    "eps1 < sqrt(N)",\n)',
+        ("tests/test_catalog_controls.py",),
+        "issue 11's survivor: H-interp weakened to ε1 < √N",
+    ),
+    Mutant(
+        "h-interp-delta-2sqrt-n",
+        "ncverify/catalog/jswm/_specs.py",
+        '"near interpolation of the class means: δ = ε1/√n < 1", "eps1 < sqrt(n)"',
+        '"near interpolation of the class means: δ = ε1/√n < 1", "eps1 < 2*sqrt(n)"',
+        ("tests/test_catalog_controls.py::test_claim_domains_restate_their_hypotheses",),
+        "H-interp-delta weakened to δ < 2",
+    ),
+    Mutant(
+        "h-rank-any",
+        "ncverify/catalog/jswm/_specs.py",
+        '"sK_WL > max_dim*machine_eps*s1_WL",',
+        '"sK_WL >= 0",',
+        ("tests/test_catalog_inputs.py", "-k", "narrower"),
+        "H-rank that cannot fail",
+    ),
+    Mutant(
+        "nc1-eps1-no-sqrt-eps2",
+        "ncverify/catalog/jswm/_specs.py",
+        '"s1_WL**2*(eps1/sK_WL + sqrt(eps2)*Z2_F)**2/(sqrt(N*(K - 1)/K) - eps1)**2",',
+        '"s1_WL**2*(eps1/sK_WL + 0*sqrt(eps2)*Z2_F)**2/(sqrt(N*(K - 1)/K) - eps1)**2",',
+        (f"{T31}::{REF}[jswm-3.1-nc1~eps1-no-sqrt-eps2]",),
+        "a term of the NC1 bound dropped",
+    ),
+    Mutant(
+        "nc2-eps1-no-eps2",
+        "ncverify/catalog/jswm/_specs.py",
+        '"+ eps2*Zbar2_op**2*s1_WL**2/(1 - eps1/sqrt(n))**2)",',
+        '"+ 0*eps2*Zbar2_op**2*s1_WL**2/(1 - eps1/sqrt(n))**2)",',
+        (f"{T31}::{REF}[jswm-3.1-nc2~eps1-no-eps2]",),
+        "issue 11's survivor: nc2-eps1 without its ε2 term (between-class null-space means)",
+    ),
+    Mutant(
+        "nc2-sharp-no-eps2",
+        "ncverify/catalog/jswm/_specs.py",
+        '"sqrt(kappa_WL**2*kappa_L**2 + eps2*Zbar2_op**2*s1_WL**2/sK_ZbarL**2)",',
+        '"sqrt(kappa_WL**2*kappa_L**2 + 0*eps2*Zbar2_op**2*s1_WL**2/sK_ZbarL**2)",',
+        (f"{T31}::{REF}[jswm-3.1-nc2~eps1-no-eps2]",),
+        "a term of the sharp NC2 bound dropped",
+    ),
+    Mutant(
+        "nc3-sample-no-q",
+        "ncverify/catalog/jswm/_specs.py",
+        '"(1 - abs_r)/(norm_wc*(norm_pinv_ec + norm_r/sK_WL + norm_q))",',
+        '"(1 - abs_r)/(norm_wc*(norm_pinv_ec + norm_r/sK_WL + 0*norm_q))",',
+        (f"{T31}::{REF}[jswm-3.1-nc3~sample-no-q]",),
+        "a term of the NC3 bound dropped",
+    ),
+    Mutant(
+        "nc3-kappa-kantorovich",
+        "ncverify/catalog/jswm/_specs.py",
+        '"(1 - abs_r)/((1 + kappa_WL**2)/(2*kappa_WL) + kappa_WL*norm_r + s1_WL*norm_q)",',
+        '"(1 - abs_r)/((1 + kappa_WL**2)/(2.2*kappa_WL) + kappa_WL*norm_r + s1_WL*norm_q)",',
+        (f"{T31}::test_the_exact_kantorovich_case_is_attained",),
+        "Kantorovich's constant changed by 10%",
+    ),
+    Mutant(
+        "depth-upper-no-E",
+        "ncverify/catalog/jswm/_specs.py",
+        '"((sA1**2 + E)/(sAK**2 - E))**(1/(2*L2))",',
+        '"((sA1**2 + 0*E)/(sAK**2 - E))**(1/(2*L2))",',
+        (f"{T31}::test_depth_negative_control_is_refuted",),
+        "a term of the depth bound dropped",
+    ),
+    Mutant(
+        "kappa-uncertainty",
+        "ncverify/catalog/jswm/_measure.py",
+        "    d = delta + gamma * s1\n",
+        "    d = 0.0 * (delta + gamma * s1)\n",
+        ("tests/test_catalog_uncertainty.py",),
+        "κ measured as if exact: the uncertainty no longer bounds the rounding error",
+    ),
+    Mutant(
+        "nc3-numerator",
+        "ncverify/catalog/jswm/_measure.py",
+        "    cos = ZL[idx, y] / (torch.linalg.norm(Z1, dim=1) * torch.linalg.norm(w_c, dim=1))",
+        "    cos = ZL[idx, y] / (torch.linalg.norm(Z1, dim=1) * torch.linalg.norm(W, dim=1)[0])",
+        (f"{T31}::test_measurements_agree_with_metrics",),
+        "the cosine normalised by the wrong classifier row",
+    ),
+]
+
+GRADIENT_DESCENT = [
+    Mutant(
+        "gd-recursion-decay-power",
+        "ncverify/catalog/gd/_measure.py",
+        "    pred = (1 - eta * lam) ** 2 * D + eta**2 * (Gu.T @ Gu - Gl @ Gl.T)",
+        "    pred = (1 - eta * lam) * D + eta**2 * (Gu.T @ Gu - Gl @ Gl.T)",
+        ("tests/test_catalog_inputs.py::test_a_plain_gd_step_of_a_linear_pair_is_confirmed",),
+        "the recursion measured with (1−ηλ) instead of (1−ηλ)²",
+    ),
+    Mutant(
+        "gd-plain-tolerance",
+        "ncverify/catalog/gd/_specs.py",
+        '"step_rel <= 64*machine_eps",',
+        '"step_rel <= 1e-3",',
+        (f"{GD}::test_momentum_is_detected_from_the_weights",),
+        "H-plain-gd's tolerance loosened: momentum steps in scope",
+    ),
+    Mutant(
+        "gd-recursion-atol",
+        "ncverify/catalog/gd/_specs.py",
+        'atol="4096*machine_eps",',
+        'atol="0*machine_eps",',
+        ("tests/test_catalog_inputs.py::test_a_plain_gd_step_of_a_linear_pair_is_confirmed",),
+        "the recursion without its rounding allowance",
+    ),
+    Mutant(
+        "gd-linear-probe",
+        "ncverify/catalog/gd/_measure.py",
+        "    return max(forward, backward, upper)",
+        "    return max(backward, upper)",
+        ("tests/test_catalog_inputs.py", "-k", "bias"),
+        "H-linear-pair blind to a bias on the lower layer",
+    ),
+    Mutant(
+        "stationary-drop-lower",
+        "ncverify/catalog/gd/_specs.py",
+        '"(W_up_op*grad_up_F + W_lo_op*grad_lo_F)/lam",',
+        '"(W_up_op*grad_up_F + 0*W_lo_op*grad_lo_F)/lam",',
+        (f"{GD}::{REF}[gd-near-stationary~drop-lower]",),
+        "a term of the near-stationary bound dropped",
+    ),
+    Mutant(
+        "rep-cost-factor",
+        "ncverify/catalog/gd/_specs.py",
+        '"cost-lower-bound", "cost", ">=", "lam*L2*schatten/2"',
+        '"cost-lower-bound", "cost", ">=", "lam*L2*schatten/1.9"',
+        (f"{GD}::{REF}[head-representation-cost~lower-1.01]",),
+        "the representation cost's constant changed by 5%",
+    ),
+    Mutant(
+        "rep-cost-attained-no-E",
+        "ncverify/catalog/gd/_measure.py",
+        'schatten_E=float(((torch.as_tensor(out["s_A"]) ** 2 + out["E"]) ** (1.0 / L2)).sum()),',
+        'schatten_E=float(((torch.as_tensor(out["s_A"]) ** 2) ** (1.0 / L2)).sum()),',
+        (f"{GD}::test_cost_is_attained_up_to_the_imbalance",),
+        "the attained-cost bound without the imbalance E",
+    ),
+]
+
+TRAINING = [
+    Mutant(
+        "training-4.4-interpolation",
+        "ncverify/catalog/jswm/_specs.py",
+        '            "eps1",\n            "<=",\n            "sqrt(N*(K - 1)/K)",',
+        '            "eps1",\n            "<=",\n            "0*sqrt(N*(K - 1)/K)",',
+        ("theorems/test_jswm_training.py::test_theorem_4_4_collapse_under_gd_with_weight_decay",),
+        "Theorem 4.4's interpolation claim made false (ε1 <= 0)",
+    ),
+]
+
+MUTANTS = ENGINE + METRICS + THEOREM_31 + GRADIENT_DESCENT + TRAINING
+
+
+def _files() -> list[str]:
+    out = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [f for f in out.stdout.splitlines() if (ROOT / f).is_file()]
+
+
+def _copy(dest: Path, files: list[str]) -> None:
+    for f in files:
+        target = dest / f
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, target)
+
+
+def _validate(mutants: list[Mutant]) -> list[str]:
+    problems = []
+    ids = [m.id for m in mutants]
+    problems += [f"duplicate id {i!r}" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    for m in mutants:
+        path = ROOT / m.path
+        if not path.is_file():
+            problems.append(f"{m.id}: no file {m.path}")
+            continue
+        n = path.read_text(encoding="utf-8").count(m.old)
+        if n != 1:
+            problems.append(f"{m.id}: the text to mutate occurs {n} times in {m.path} (need 1)")
+        if m.old == m.new:
+            problems.append(f"{m.id}: old and new are the same")
+    return problems
+
+
+def _run(m: Mutant, root: Path, timeout: float) -> tuple[str, float, str]:
+    path = root / m.path
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace(m.old, m.new, 1), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(root), "NCVERIFY_PROFILE": "ci"}
+    env.pop("NCVERIFY_SEED", None)
+    cmd = [sys.executable, "-m", "pytest", *m.tests, "-x", "-q", "-p", "no:cacheprovider"]
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        status, tail = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+    except subprocess.TimeoutExpired:
+        status, tail = -1, ["timeout"]
+    finally:
+        path.write_text(original, encoding="utf-8")
+    result = {0: "SURVIVED", 1: "killed"}.get(status, "error")
+    return result, time.monotonic() - start, (tail[0] if tail else "")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-j", "--jobs", type=int, default=2, help="mutants run at a time")
+    parser.add_argument("-k", "--only", default="", help="run mutants whose id contains this")
+    parser.add_argument("--list", action="store_true", help="print the table and exit")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    args = parser.parse_args(argv)
+    mutants = [m for m in MUTANTS if args.only in m.id]
+    problems = _validate(mutants)
+    if problems:
+        print("bad mutant table:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    if args.list:
+        for m in mutants:
+            print(f"{m.id:30} {m.path:40} {' '.join(m.tests)}\n{'':30} {m.why}")
+        return 0
+    jobs = max(1, min(args.jobs, len(mutants)))
+    files = _files()
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ncverify-mutants-") as tmp:
+        roots = [Path(tmp) / f"copy{i}" for i in range(jobs)]
+        for r in roots:
+            _copy(r, files)
+        free = list(roots)
+
+        def work(m: Mutant):
+            root = free.pop()
+            try:
+                return m, *_run(m, root, args.timeout)
+            finally:
+                free.append(root)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            results = list(pool.map(work, mutants))
+    width = max(len(m.id) for m in mutants)
+    print(f"{'mutant':{width}}  {'result':8}  {'seconds':>7}  tests")
+    for m, result, seconds, tail in results:
+        print(f"{m.id:{width}}  {result:8}  {seconds:7.1f}  {' '.join(m.tests)}")
+        if result != "killed":
+            print(f"{'':{width}}  -> {m.why}; pytest: {tail}")
+    killed = sum(r == "killed" for _, r, _, _ in results)
+    print(
+        f"{killed} of {len(results)} mutants killed in {time.monotonic() - start:.0f} s "
+        f"({jobs} at a time)"
+    )
+    return 0 if killed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
