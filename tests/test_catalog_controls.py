@@ -1,9 +1,9 @@
 """Every claim of every registered theorem has a negative control (docs/theorems.md#controls).
 
 Walks the registry (built-in catalogue and plug-ins), so a family that adds a theorem adds its
-controls too. The JSWM training theorems (4.4, 5.2, 5.3) are being rebuilt with measured
-hypotheses and their controls (issue 12): they are expected to fail here until then, strictly
-(an xpass fails, so the mark must be removed once their controls land).
+controls too. A theorem whose controls are still to come is listed in ``PENDING`` with the
+reason; it is expected to fail here, strictly (an xpass fails, so the entry must be removed
+once its controls land).
 """
 
 from __future__ import annotations
@@ -13,11 +13,7 @@ import pytest
 from ncverify.spec import all_theorems
 
 #: theorems whose controls are still to come, with the reason (strict xfail)
-PENDING = {
-    "jswm-4.4": "issue 12: the training theorems are rebuilt with measured hypotheses",
-    "jswm-5.2": "issue 12: the training theorems are rebuilt with measured hypotheses",
-    "jswm-5.3": "issue 12: the training theorems are rebuilt with measured hypotheses",
-}
+PENDING: dict[str, str] = {}
 
 
 def _params():
