@@ -61,6 +61,8 @@ def role(spec, inst) -> str:
     """``robustness`` for a last pair drawn past a hypothesis' threshold: ε1 past the spec's
     ε1 threshold, or κ(W_L) past the rank tolerance."""
     i = inst.inputs
+    if "per_class" not in i:  # a linear head: drawn to satisfy the depth spec's hypotheses
+        return "check"
     K, n = i["classes"], i["per_class"]
     if 10 ** i["log10_kappa"] >= rank_kappa(K, i["width"], i["in_width"]):
         return "robustness"

@@ -103,10 +103,11 @@ def build_gd_step(
         seen = {k: probe[k] for k in ("Z_in", "Z_out")} | {"dU": probe["U"].grad.clone()}
         opt.step()
     nxt = [Wl.detach().clone(), Wu.detach().clone()]
-    if jitter > 0:  # a step off plain GD by `jitter` relative (H-plain-gd's neighbourhood)
+    if jitter > 0:  # a step off plain GD by `jitter` relative to ‖W‖ + η‖G‖ (= step_rel)
         for i, W in enumerate(nxt):
             E = torch.randn(W.shape, generator=g, dtype=dt)
-            nxt[i] = W + jitter * torch.linalg.norm(W) * E / torch.linalg.norm(E)
+            size = torch.linalg.norm(before[i]) + lr * torch.linalg.norm(before[i + 2])
+            nxt[i] = W + jitter * size * E / torch.linalg.norm(E)
     inputs = dict(
         seed=seed,
         samples=samples,
@@ -166,7 +167,7 @@ def _gd_steps(draw, nonlinear_between, momentum, bias, jitter, max_width, max_sa
         nonlinear_between=nonlinear_between,
         momentum=momentum,
         bias=bias,
-        jitter=10 ** draw(st.floats(-15.0, -13.87)) if jitter else 0.0,
+        jitter=10 ** draw(st.floats(-15.0, -13.87) | st.floats(-13.95, -13.87)) if jitter else 0.0,
     )
 
 

@@ -225,7 +225,7 @@ NC2 = TheoremSpec(
             description="H-interp-delta weakened to ε1 < √N (δ < 1 is needed)",
         ),
     ),
-    floor=Floor(min_in_scope=150, max_undecided_fraction=0.4),
+    floor=Floor(min_in_scope=100, max_undecided_fraction=0.4),
 )
 
 NC3 = TheoremSpec(
@@ -296,7 +296,7 @@ NC3 = TheoremSpec(
             description="nc3-kappa without its κ‖r_i‖ and s_1‖q_i‖ terms",
         ),
     ),
-    floor=Floor(min_in_scope=150, max_undecided_fraction=0.4),
+    floor=Floor(min_in_scope=200, max_undecided_fraction=0.3),
 )
 
 DEPTH = TheoremSpec(
