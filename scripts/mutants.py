@@ -12,7 +12,10 @@ predicate, a term of a bound, a training claim, a verdict rule. The harness copi
 repository's files (``git ls-files``: tracked and untracked-but-not-ignored) to a temporary
 directory per worker — never touching the working tree —, applies one mutant at a time there,
 runs only the tests listed for it (``pytest -x``, the ``ci`` profile, that copy's package first
-on ``PYTHONPATH``), restores the file, and prints the kill table. A mutant is *killed* when
+on ``PYTHONPATH``), restores the file, and prints the kill table. Each pytest run is a fresh
+process forked from a server that has imported only third-party libraries (torch, sympy,
+cvxpy, hypothesis, ...; never ncverify), which saves their import time per mutant;
+``--subprocess`` starts ``python -m pytest`` instead. A mutant is *killed* when
 pytest exits with status 1 (a test failed), *survived* with status 0; any other status (a
 collection or usage error: the mutant broke the code rather than its meaning) is reported as
 *error*. Exit status: 0 when every mutant is killed, 1 otherwise, 2 on a bad table.
@@ -25,6 +28,7 @@ file, the exact text and its replacement, the tests that must catch it (pytest n
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -51,6 +55,8 @@ class Mutant:
 T31 = "theorems/test_jswm_thm31.py"
 GD = "theorems/test_gd_invariants.py"
 REF = "test_negative_control_is_refuted_and_shrunk"  # real spec checked at the shrunk instance
+TRAIN_44 = "theorems/test_jswm_training.py::test_theorem_4_4_lambda_sweeps"
+TRAIN_53 = "theorems/test_jswm_training.py::test_proposition_5_3_edge_of_stability_sweeps"
 
 ENGINE = [
     Mutant(
@@ -178,8 +184,16 @@ THEOREM_31 = [
         "ncverify/catalog/jswm/_specs.py",
         '"sK_WL > max_dim*machine_eps*s1_WL",',
         '"sK_WL >= 0",',
-        ("tests/test_catalog_inputs.py", "-k", "narrower"),
+        ("tests/test_catalog_inputs.py::test_a_head_narrower_than_K_fails_h_rank",),
         "H-rank that cannot fail",
+    ),
+    Mutant(
+        "h-depth-any",
+        "ncverify/catalog/jswm/_specs.py",
+        'Assumption("H-depth", "the head has at least 2 layers", "L2 >= 2")',
+        'Assumption("H-depth", "the head has at least 2 layers", "L2 >= 1")',
+        ("tests/test_catalog_inputs.py::test_a_single_layer_head_fails_h_depth",),
+        "H-depth admits one-layer heads (where the depth claims hold trivially)",
     ),
     Mutant(
         "nc1-eps1-no-sqrt-eps2",
@@ -281,6 +295,14 @@ GRADIENT_DESCENT = [
         "H-linear-pair blind to a bias on the lower layer",
     ),
     Mutant(
+        "h-weight-decay-any",
+        "ncverify/catalog/gd/_specs.py",
+        '_LAMBDA = Assumption("H-weight-decay", "weight decay λ > 0", "lam > 0")',
+        '_LAMBDA = Assumption("H-weight-decay", "weight decay λ > 0", "lam >= 0")',
+        ("tests/test_catalog_inputs.py", "-k", "without_weight_decay"),
+        "H-weight-decay admits λ = 0 (where every cost claim is 0 <= 0)",
+    ),
+    Mutant(
         "stationary-drop-lower",
         "ncverify/catalog/gd/_specs.py",
         '"(W_up_op*grad_up_F + W_lo_op*grad_lo_F)/lam",',
@@ -323,8 +345,48 @@ TRAINING = [
         "ncverify/catalog/jswm/_specs_training.py",
         '    "grad_rel",\n    "<=",\n    "conv_tol",',
         '    "grad_rel",\n    "<=",\n    "1e-9*conv_tol",',
-        ("theorems/test_jswm_training.py::test_theorem_4_4_lambda_sweeps",),
+        (TRAIN_44,),
         "jswm-4.4: near-stationarity claimed to a tolerance 1e9 times smaller",
+    ),
+    Mutant(
+        "training-4.4-envelope",
+        "ncverify/catalog/jswm/_specs_training.py",
+        '    "env_t + env_rnd_t",',
+        '    "0.9*(env_t + env_rnd_t)",',
+        (TRAIN_44,),
+        "jswm-4.4: the balancedness envelope 10% smaller (GD follows it closely)",
+    ),
+    Mutant(
+        "training-4.4-rates-reversed",
+        "ncverify/catalog/jswm/_specs_training.py",
+        '            "slope_eps2",\n            "<=",',
+        '            "slope_eps2",\n            ">=",',
+        (TRAIN_44,),
+        "jswm-4.4-rates: ε2 claimed to grow with λ (the trend reversed)",
+    ),
+    Mutant(
+        "training-5.2-no-nonlinear-cost",
+        "ncverify/catalog/jswm/_specs_training.py",
+        '"((exp(c_eff)*sAK**2 + E)/(sAK**2 - E))**(1/(2*L2))",',
+        '"((exp(0*c_eff)*sAK**2 + E)/(sAK**2 - E))**(1/(2*L2))",',
+        ("theorems/test_jswm_training.py::test_theorem_5_2_head_depth_sweeps",),
+        "jswm-5.2: the nonlinear cost ĉ_eff dropped from exp(ĉ_eff/(2 L2))",
+    ),
+    Mutant(
+        "training-5.3-bound-quartered",
+        "ncverify/catalog/jswm/_specs_training.py",
+        '"s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2 - (L2 - 1)*rho_neg))",',
+        '"s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2 - (L2 - 1)*rho_neg))/4",',
+        (TRAIN_53,),
+        "issue 11's survivor: jswm-5.3's bound divided by 4",
+    ),
+    Mutant(
+        "training-5.3-eos-reversed",
+        "ncverify/catalog/jswm/_specs_training.py",
+        '            "kappa_next",\n            "<=",\n            "kappa_prev*(1 + trend_rtol)",',
+        '            "kappa_next",\n            ">=",\n            "kappa_prev*(1 + trend_rtol)",',
+        (TRAIN_53,),
+        "jswm-5.3-eos: κ(W_L) claimed to grow with η (the trend reversed)",
     ),
 ]
 
@@ -366,21 +428,76 @@ def _validate(mutants: list[Mutant]) -> list[str]:
     return problems
 
 
-def _run(m: Mutant, root: Path, timeout: float) -> tuple[str, float, str]:
+#: third-party modules the fork server imports once (never ncverify: each mutant's copy of the
+#: package must be imported fresh, from that copy)
+PRELOAD = ("numpy", "scipy", "mpmath", "sympy", "torch", "hypothesis", "pytest", "cvxpy")
+
+
+def _pytest_child(root: str, args: list[str], log: str) -> None:
+    """Body of a forked pytest run: the copy first on sys.path (and on PYTHONPATH for the
+    processes the tests start), output to ``log``, pytest's exit status as the exit code."""
+    os.chdir(root)
+    os.environ.update(PYTHONPATH=root, NCVERIFY_PROFILE="ci")
+    os.environ.pop("NCVERIFY_SEED", None)
+    sys.path.insert(0, root)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    import pytest
+
+    try:
+        code = int(pytest.main(args))
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # the status travels in a file: a child that dies before pytest returns (exit code 1 from
+    # an exception in multiprocessing's start-up) must not read as "a test failed"
+    Path(log + ".status").write_text(str(code), encoding="utf-8")
+    os._exit(code)
+
+
+def _forked(root: Path, args: list[str], timeout: float, ctx) -> tuple[int, list[str]]:
+    with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as f:
+        log = f.name
+    try:
+        proc = ctx.Process(target=_pytest_child, args=(str(root), args, log))
+        proc.start()
+        proc.join(timeout)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+            return -1, ["timeout"]
+        text = Path(log).read_text(encoding="utf-8", errors="replace")
+        status = Path(log + ".status")
+        code = int(status.read_text(encoding="utf-8")) if status.is_file() else -2
+        return code, text.strip().splitlines()[-1:] or [f"child exit code {proc.exitcode}"]
+    finally:
+        for leftover in (log, log + ".status"):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+def _run(m: Mutant, root: Path, timeout: float, ctx=None) -> tuple[str, float, str]:
     path = root / m.path
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace(m.old, m.new, 1), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(root), "NCVERIFY_PROFILE": "ci"}
-    env.pop("NCVERIFY_SEED", None)
-    cmd = [sys.executable, "-m", "pytest", *m.tests, "-x", "-q", "-p", "no:cacheprovider"]
+    args = [*m.tests, "-x", "-q", "-p", "no:cacheprovider"]
     start = time.monotonic()
     try:
-        proc = subprocess.run(
-            cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
-        )
-        status, tail = proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1:]
-    except subprocess.TimeoutExpired:
-        status, tail = -1, ["timeout"]
+        if ctx is not None:
+            status, tail = _forked(root, args, timeout, ctx)
+        else:
+            env = {**os.environ, "PYTHONPATH": str(root), "NCVERIFY_PROFILE": "ci"}
+            env.pop("NCVERIFY_SEED", None)
+            cmd = [sys.executable, "-m", "pytest", *args]
+            try:
+                proc = subprocess.run(
+                    cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout
+                )
+                out = (proc.stdout + proc.stderr).strip().splitlines()[-1:]
+                status, tail = proc.returncode, out
+            except subprocess.TimeoutExpired:
+                status, tail = -1, ["timeout"]
     finally:
         path.write_text(original, encoding="utf-8")
     result = {0: "SURVIVED", 1: "killed"}.get(status, "error")
@@ -393,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", "--only", default="", help="run mutants whose id contains this")
     parser.add_argument("--list", action="store_true", help="print the table and exit")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument(
+        "--subprocess",
+        action="store_true",
+        help="run each pytest as `python -m pytest` (no fork server with preloaded imports)",
+    )
     args = parser.parse_args(argv)
     mutants = [m for m in MUTANTS if args.only in m.id]
     problems = _validate(mutants)
@@ -406,6 +528,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = max(1, min(args.jobs, len(mutants)))
     files = _files()
     start = time.monotonic()
+    ctx = None
+    if not args.subprocess:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(list(PRELOAD))
     with tempfile.TemporaryDirectory(prefix="ncverify-mutants-") as tmp:
         roots = [Path(tmp) / f"copy{i}" for i in range(jobs)]
         for r in roots:
@@ -415,12 +541,15 @@ def main(argv: list[str] | None = None) -> int:
         def work(m: Mutant):
             root = free.pop()
             try:
-                return m, *_run(m, root, args.timeout)
+                return m, *_run(m, root, args.timeout, ctx)
             finally:
                 free.append(root)
 
+        # the training tests take longest: start them first so that the workers end together
+        queue = sorted(mutants, key=lambda m: not any("test_jswm_training" in t for t in m.tests))
         with ThreadPoolExecutor(jobs) as pool:
-            results = list(pool.map(work, mutants))
+            done = dict(zip([m.id for m in queue], pool.map(work, queue), strict=True))
+        results = [done[m.id] for m in mutants]
     width = max(len(m.id) for m in mutants)
     print(f"{'mutant':{width}}  {'result':8}  {'seconds':>7}  tests")
     for m, result, seconds, tail in results:

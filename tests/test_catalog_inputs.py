@@ -230,3 +230,23 @@ def test_a_plain_gd_step_of_a_linear_pair_is_confirmed():
     assert ev.verdict.value == "confirmed", ev.reason
     assert ev.measured["residual_rel"] < 1e-15
     assert float(gd.remeasure_gd_step(s, dps=60)["residual_rel"]) == 0.0
+
+
+def test_a_single_layer_head_fails_h_depth():
+    """L2 = 1: the depth claims hold trivially (A = W_L, E = 0), but the theorem speaks about
+    heads of at least two layers: outside, not confirmed."""
+    head = HeadWeights(weights=[torch.randn(3, 4, dtype=torch.float64)])
+    ev = jswm.DEPTH.check(head, seed=0, inputs={})
+    held = {a.name: a.held for a in ev.assumptions}
+    assert held == {"H-depth": False, "H-rank": True}
+    assert ev.claim_held is True and ev.verdict.value == "outside", ev.reason
+
+
+@pytest.mark.parametrize("spec", [gd.REPRESENTATION_COST, gd.REPRESENTATION_COST_ATTAINED])
+def test_a_head_without_weight_decay_fails_h_weight_decay(spec):
+    """λ = 0: the cost and its bounds are all 0, so the claims hold, but the representation
+    cost is a statement about λ > 0: outside."""
+    h = build_head(seed=1, classes=3, widths=[4, 5], log10_kappa=1.0, log10_scale=0.0)
+    ev = spec.check(HeadWeights(weights=h.weights, weight_decay=0.0), seed=0, inputs={})
+    (decay,) = [a for a in ev.assumptions if a.name == "H-weight-decay"]
+    assert decay.held is False and ev.verdict.value == "outside", ev.reason
