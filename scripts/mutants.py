@@ -14,8 +14,10 @@ directory per worker — never touching the working tree —, applies one mutant
 runs only the tests listed for it (``pytest -x``, the ``ci`` profile, that copy's package first
 on ``PYTHONPATH``), restores the file, and prints the kill table. Each pytest run is a fresh
 process forked from a server that has imported only third-party libraries (torch, sympy,
-cvxpy, hypothesis, ...; never ncverify), which saves their import time per mutant;
-``--subprocess`` starts ``python -m pytest`` instead. A mutant is *killed* when
+cvxpy, ...; never ncverify), which saves their import time per mutant; ``--subprocess``
+starts ``python -m pytest`` instead. The pytest status travels in a file, so a child that
+fails to start reads as *error*, never as *killed*; do not edit this script while it runs
+(each child re-imports it). A mutant is *killed* when
 pytest exits with status 1 (a test failed), *survived* with status 0; any other status (a
 collection or usage error: the mutant broke the code rather than its meaning) is reported as
 *error*. Exit status: 0 when every mutant is killed, 1 otherwise, 2 on a bad table.
@@ -429,8 +431,9 @@ def _validate(mutants: list[Mutant]) -> list[str]:
 
 
 #: third-party modules the fork server imports once (never ncverify: each mutant's copy of the
-#: package must be imported fresh, from that copy)
-PRELOAD = ("numpy", "scipy", "mpmath", "sympy", "torch", "hypothesis", "pytest", "cvxpy")
+#: package must be imported fresh, from that copy; nor hypothesis, whose pytest plugin expects
+#: to be loaded by pytest)
+PRELOAD = ("numpy", "scipy", "mpmath", "sympy", "torch", "pytest", "cvxpy")
 
 
 def _pytest_child(root: str, args: list[str], log: str) -> None:
