@@ -52,6 +52,9 @@ class Mutant:
     new: str
     tests: tuple[str, ...]
     why: str
+    #: let hypothesis shrink the failure (False for the training tests, whose shrinking retrains
+    #: networks for minutes: a kill needs the failure, not the minimal example)
+    shrink: bool = True
 
 
 T31 = "theorems/test_jswm_thm31.py"
@@ -349,6 +352,7 @@ TRAINING = [
         '    "grad_rel",\n    "<=",\n    "1e-9*conv_tol",',
         (TRAIN_44,),
         "jswm-4.4: near-stationarity claimed to a tolerance 1e9 times smaller",
+        shrink=False,
     ),
     Mutant(
         "training-4.4-envelope",
@@ -357,6 +361,7 @@ TRAINING = [
         '    "0.9*(env_t + env_rnd_t)",',
         (TRAIN_44,),
         "jswm-4.4: the balancedness envelope 10% smaller (GD follows it closely)",
+        shrink=False,
     ),
     Mutant(
         "training-4.4-rates-reversed",
@@ -365,6 +370,7 @@ TRAINING = [
         '            "slope_eps2",\n            ">=",',
         (TRAIN_44,),
         "jswm-4.4-rates: ε2 claimed to grow with λ (the trend reversed)",
+        shrink=False,
     ),
     Mutant(
         "training-5.2-no-nonlinear-cost",
@@ -373,6 +379,7 @@ TRAINING = [
         '"((exp(0*c_eff)*sAK**2 + E)/(sAK**2 - E))**(1/(2*L2))",',
         ("theorems/test_jswm_training.py::test_theorem_5_2_head_depth_sweeps",),
         "jswm-5.2: the nonlinear cost ĉ_eff dropped from exp(ĉ_eff/(2 L2))",
+        shrink=False,
     ),
     Mutant(
         "training-5.3-bound-quartered",
@@ -381,6 +388,7 @@ TRAINING = [
         '"s1_WL*sqrt(N*(2/lr - lam)/(L2*zu2 - (L2 - 1)*rho_neg))/4",',
         (TRAIN_53,),
         "issue 11's survivor: jswm-5.3's bound divided by 4",
+        shrink=False,
     ),
     Mutant(
         "training-5.3-eos-reversed",
@@ -389,6 +397,7 @@ TRAINING = [
         '            "kappa_next",\n            ">=",\n            "kappa_prev*(1 + trend_rtol)",',
         (TRAIN_53,),
         "jswm-5.3-eos: κ(W_L) claimed to grow with η (the trend reversed)",
+        shrink=False,
     ),
 ]
 
@@ -433,12 +442,16 @@ def _validate(mutants: list[Mutant]) -> list[str]:
 #: third-party modules the fork server imports once (never ncverify: each mutant's copy of the
 #: package must be imported fresh, from that copy; nor hypothesis, whose pytest plugin expects
 #: to be loaded by pytest)
+#: CPU seconds of each forked pytest run (for the summary line)
+_CPU: list[float] = []
+
 PRELOAD = ("numpy", "scipy", "mpmath", "sympy", "torch", "pytest", "cvxpy")
 
 
-def _pytest_child(root: str, args: list[str], log: str) -> None:
+def _pytest_child(root: str, args: list[str], log: str, shrink: bool = True) -> None:
     """Body of a forked pytest run: the copy first on sys.path (and on PYTHONPATH for the
-    processes the tests start), output to ``log``, pytest's exit status as the exit code."""
+    processes the tests start), output to ``log``, pytest's exit status as the exit code;
+    ``shrink=False`` loads a hypothesis profile without the shrink phase."""
     os.chdir(root)
     os.environ.update(PYTHONPATH=root, NCVERIFY_PROFILE="ci")
     os.environ.pop("NCVERIFY_SEED", None)
@@ -446,6 +459,12 @@ def _pytest_child(root: str, args: list[str], log: str) -> None:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
+    if not shrink:
+        from hypothesis import Phase, settings
+
+        phases = [p for p in Phase if p is not Phase.shrink]
+        settings.register_profile("ncverify-mutants-no-shrink", phases=phases)
+        settings.load_profile("ncverify-mutants-no-shrink")
     import pytest
 
     try:
@@ -455,15 +474,21 @@ def _pytest_child(root: str, args: list[str], log: str) -> None:
         sys.stderr.flush()
     # the status travels in a file: a child that dies before pytest returns (exit code 1 from
     # an exception in multiprocessing's start-up) must not read as "a test failed"
-    Path(log + ".status").write_text(str(code), encoding="utf-8")
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    Path(log + ".status").write_text(f"{code} {cpu}", encoding="utf-8")
     os._exit(code)
 
 
-def _forked(root: Path, args: list[str], timeout: float, ctx) -> tuple[int, list[str]]:
+def _forked(
+    root: Path, args: list[str], timeout: float, ctx, shrink: bool = True
+) -> tuple[int, list[str]]:
     with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as f:
         log = f.name
     try:
-        proc = ctx.Process(target=_pytest_child, args=(str(root), args, log))
+        proc = ctx.Process(target=_pytest_child, args=(str(root), args, log, shrink))
         proc.start()
         proc.join(timeout)
         if proc.is_alive():
@@ -472,7 +497,11 @@ def _forked(root: Path, args: list[str], timeout: float, ctx) -> tuple[int, list
             return -1, ["timeout"]
         text = Path(log).read_text(encoding="utf-8", errors="replace")
         status = Path(log + ".status")
-        code = int(status.read_text(encoding="utf-8")) if status.is_file() else -2
+        code, cpu = -2, 0.0
+        if status.is_file():
+            code_text, cpu_text = status.read_text(encoding="utf-8").split()
+            code, cpu = int(code_text), float(cpu_text)
+        _CPU.append(cpu)
         return code, text.strip().splitlines()[-1:] or [f"child exit code {proc.exitcode}"]
     finally:
         for leftover in (log, log + ".status"):
@@ -488,7 +517,7 @@ def _run(m: Mutant, root: Path, timeout: float, ctx=None) -> tuple[str, float, s
     start = time.monotonic()
     try:
         if ctx is not None:
-            status, tail = _forked(root, args, timeout, ctx)
+            status, tail = _forked(root, args, timeout, ctx, m.shrink)
         else:
             env = {**os.environ, "PYTHONPATH": str(root), "NCVERIFY_PROFILE": "ci"}
             env.pop("NCVERIFY_SEED", None)
@@ -560,9 +589,10 @@ def main(argv: list[str] | None = None) -> int:
         if result != "killed":
             print(f"{'':{width}}  -> {m.why}; pytest: {tail}")
     killed = sum(r == "killed" for _, r, _, _ in results)
+    cpu = f", {sum(_CPU):.0f} CPU-seconds in the pytest runs" if _CPU else ""
     print(
         f"{killed} of {len(results)} mutants killed in {time.monotonic() - start:.0f} s "
-        f"({jobs} at a time)"
+        f"({jobs} at a time{cpu})"
     )
     return 0 if killed == len(results) else 1
 
