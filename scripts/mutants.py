@@ -15,7 +15,9 @@ runs only the tests listed for it (``pytest -x``, the ``ci`` profile, that copy'
 on ``PYTHONPATH``), restores the file, and prints the kill table. Each pytest run is a fresh
 process forked from a server that has imported only third-party libraries (torch, sympy,
 cvxpy, ...; never ncverify), which saves their import time per mutant; ``--subprocess``
-starts ``python -m pytest`` instead. The pytest status travels in a file, so a child that
+starts ``python -m pytest`` instead (slower: there the training tests also shrink their
+failures, which retrains networks for minutes; forked runs switch hypothesis' shrink phase off
+for the mutants marked ``shrink=False``). The pytest status travels in a file, so a child that
 fails to start reads as *error*, never as *killed*; do not edit this script while it runs
 (each child re-imports it). A mutant is *killed* when
 pytest exits with status 1 (a test failed), *survived* with status 0; any other status (a
