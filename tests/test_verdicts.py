@@ -266,3 +266,20 @@ def test_the_snapshot_dtype_decides_the_slack():
     mixed.V = torch.ones(1, dtype=torch.float64)
     with pytest.raises(InvalidInput, match="mixes floating dtypes"):
         snapshot_dtype(mixed)
+
+
+def test_a_failed_hypothesis_is_not_hidden_by_a_non_finite_measurement():
+    """Failures first: h = 2 fails the hypothesis on finite values; x = inf (not measurable)
+    makes the claim undecided, not the run inconclusive."""
+    e = ev(toy(), x=math.inf, e=0.5, h=2.0)
+    assert e.verdict is Verdict.OUTSIDE and "hypotheses failed: H" in e.reason
+    e = ev(toy(), x=math.inf, e=0.5, h=0.5)
+    assert e.verdict is Verdict.INCONCLUSIVE and "non-finite measured values: x=inf" in e.reason
+
+
+def test_a_control_failing_by_one_percent_is_caught():
+    """The control margin is a rounding allowance (1e-6 in float64), far below the 1% by which
+    the shipped tightened controls fail."""
+    spec = toy(controls=(Control("one-percent", "tighten", claim="c", factor=0.99),))
+    e = ev(spec, x=2.0 * 0.5 / 0.5 * 0.999, e=0.5, h=0.5)  # 0.1% below the real bound
+    assert e.verdict is Verdict.CONFIRMED and e.controls == {"one-percent": True}

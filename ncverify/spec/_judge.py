@@ -50,14 +50,19 @@ def judge(
         raise InvalidInput(
             f"theorem {spec.id!r}: missing measured symbols {missing}; got {sorted(values)}"
         )
+    record = {k: v for k, v in values.items() if isinstance(v, float)}
+    assumptions = [_assumption(a, values, dtype, unmeasured) for a in spec.assumptions]
     if unmeasured == "error":
         nonfinite = [s for s in spec.symbols if not np.all(np.isfinite(values[s]))]
-        if nonfinite and inconclusive_reason is None:
+        # failures first: a hypothesis that failed on finite values puts the run outside even
+        # when another symbol could not be measured (e.g. κ(W_L) = inf for a W_L of rank < K)
+        failed = any(
+            a.failed and not _absent(_symbols_of(spec, a.name), values) for a in assumptions
+        )
+        if nonfinite and inconclusive_reason is None and not failed:
             inconclusive_reason = "non-finite measured values: " + ", ".join(
                 f"{s}={values[s]}" for s in nonfinite
             )
-    record = {k: v for k, v in values.items() if isinstance(v, float)}
-    assumptions = [_assumption(a, values, dtype, unmeasured) for a in spec.assumptions]
     claims = []
     for c in spec.claims:
         outcome, more = _claim(c, values, dtype)
@@ -110,6 +115,10 @@ def _values(theorem_id: str, measured: Mapping[str, Any]) -> dict[str, Any]:
             )
         values[k] = float(arr) if arr.ndim == 0 else arr
     return values
+
+
+def _symbols_of(spec, name: str) -> tuple[str, ...]:
+    return next(a.symbols for a in spec.assumptions if a.name == name)
 
 
 def _absent(names, values) -> list[str]:
@@ -219,13 +228,17 @@ def _controls(spec, assumptions, claims, values, dtype, unmeasured) -> dict[str,
     margin = spec.control_margin(dtype)
     out = {}
     for control in spec.controls:
-        _, changed = spec._variants[control.name]
+        variant, changed = spec._variants[control.name]
         if control.kind == "weaken":
             a2 = [
                 _assumption(changed, values, dtype, unmeasured) if a.name == changed.name else a
                 for a in assumptions
             ]
-            c2 = claims
+            # a claim domain restating the weakened hypothesis is weakened with it
+            c2 = [
+                c if old.domain == new.domain else _claim(new, values, dtype)[0]
+                for c, old, new in zip(claims, spec.claims, variant.claims, strict=True)
+            ]
         else:
             a2 = assumptions
             c2 = [

@@ -267,7 +267,7 @@ class TheoremSpec:
                 assumptions = tuple(
                     changed if a.name == control.assumption else a for a in self.assumptions
                 )
-                claims = self.claims
+                claims = _weaken_domains(self, control)
             else:
                 assumptions = self.assumptions
                 claims = tuple(changed if c.name == control.claim else c for c in self.claims)
@@ -370,6 +370,24 @@ class TheoremSpec:
             snapshot=snapshot,
             **extra,
         )
+
+
+def _weaken_domains(spec: TheoremSpec, control: Control) -> tuple[Claim, ...]:
+    """The claims of a ``weaken`` variant: a claim domain condition that restates the weakened
+    hypothesis (the same relation, up to spaces) is weakened with it, so that the false
+    theorem's bound is evaluated where only the weakened hypothesis admits the run."""
+    old = next(a for a in spec.assumptions if a.name == control.assumption).predicate
+
+    def same(a: str, b: str) -> bool:
+        return "".join(a.split()) == "".join(b.split())
+
+    out = []
+    for c in spec.claims:
+        if any(same(d, old) for d in c.domain):
+            domain = tuple(control.predicate if same(d, old) else d for d in c.domain)
+            c = replace(c, domain=domain)
+        out.append(c)
+    return tuple(out)
 
 
 def _changed_item(spec: TheoremSpec, control: Control) -> Assumption | Claim:

@@ -3,14 +3,29 @@ representation cost of a linear head (spec §4; provenance ``derived``, proofs i
 ``docs/theorems.md``).
 
 * ``_snapshots``: :class:`GDStep`, :class:`StationaryPoint` (pure data);
-* ``_measure``: measurements (torch);
+* ``_measure``: measurements (torch), including the H-linear-pair probe;
+* ``_remeasure``: high-precision re-measurement (exact rationals, mpmath);
 * ``_specs``: the four specs;
-* ``_strategies``: real autograd GD steps, UFM points (critical or not).
+* ``_strategies``: real autograd GD steps; ``_points``: UFM and planted (near-)critical
+  points.
 """
 
 from __future__ import annotations
 
-from ._measure import measure_gd_step, measure_head_cost, measure_stationary_point
+from ._measure import (
+    linearity_residual,
+    measure_gd_step,
+    measure_head_cost,
+    measure_stationary_point,
+)
+from ._points import (
+    POINT_KINDS,
+    build_stationary_point,
+    build_ufm_point,
+    stationary_points,
+    ufm_points,
+)
+from ._remeasure import remeasure_gd_step, remeasure_stationary_point
 from ._snapshots import GDStep, StationaryPoint
 from ._specs import (
     BALANCEDNESS_STEP,
@@ -20,11 +35,12 @@ from ._specs import (
     SOURCE,
     THEOREMS,
 )
-from ._strategies import build_gd_step, build_ufm_point, gd_steps, ufm_points
+from ._strategies import build_gd_step, gd_steps
 
 __all__ = [
     "BALANCEDNESS_STEP",
     "NEAR_STATIONARY",
+    "POINT_KINDS",
     "REPRESENTATION_COST",
     "REPRESENTATION_COST_ATTAINED",
     "SOURCE",
@@ -32,10 +48,15 @@ __all__ = [
     "GDStep",
     "StationaryPoint",
     "build_gd_step",
+    "build_stationary_point",
     "build_ufm_point",
     "gd_steps",
+    "linearity_residual",
     "measure_gd_step",
     "measure_head_cost",
     "measure_stationary_point",
+    "remeasure_gd_step",
+    "remeasure_stationary_point",
+    "stationary_points",
     "ufm_points",
 ]

@@ -1,6 +1,11 @@
 """Snapshots of the gradient-descent identities (pure data): one GD step, a stationary point.
 
-The head snapshot of the representation-cost specs is :class:`ncverify.catalog.jswm.HeadWeights`.
+Both carry, besides the pair of weights and their gradients, the *probe data* of the batch the
+gradients came from, so that "the pair is linear and bias-free" is measured, not declared:
+``Z_in`` (rows: the features entering ``W_lower``), ``Z_out`` (the features entering
+``W_upper``) and ``dU`` (the gradient of the data term with respect to ``W_upper``'s output
+``Z_out W_upperᵀ``). The head snapshot of the representation-cost specs is
+:class:`ncverify.catalog.jswm.HeadWeights`.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ __all__ = ["GDStep", "StationaryPoint"]
 class GDStep:
     """One optimiser step on a pair of layers ``W_lower = W_l``, ``W_upper = W_{l+1}``.
 
-    ``G_*``: gradients of the data term at the weights before the step; ``*_next``:
-    the weights after it; ``lr`` = η, ``weight_decay`` = λ; ``nonlinear_between``:
-    whether σ is applied between the two layers; ``momentum``: the optimiser's.
+    ``G_*``: gradients of the data term at the weights before the step; ``*_next``: the
+    weights after it; ``lr`` = η, ``weight_decay`` = λ; ``Z_in`` (B, d), ``Z_out`` (B, h),
+    ``dU`` (B, k): the probe data of the batch (module docstring), ``W_lower`` is (h, d),
+    ``W_upper`` (k, h); ``momentum``: the optimiser's (a record only: whether the update is a
+    plain GD step is measured from the weights).
     """
 
     W_lower: Any
@@ -29,7 +36,9 @@ class GDStep:
     W_upper_next: Any
     lr: float
     weight_decay: float
-    nonlinear_between: bool = False
+    Z_in: Any = None
+    Z_out: Any = None
+    dU: Any = None
     momentum: float = 0.0
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
@@ -40,14 +49,18 @@ class GDStep:
 
 @dataclass(frozen=True, eq=False)
 class StationaryPoint:
-    """A pair of layers with the full gradients of ``L_λ`` (data term + weight decay)."""
+    """A pair of layers with the full gradients of ``L_λ`` (data term + weight decay) and the
+    probe data of the samples the data term sums over (``Z_in``, ``Z_out``, ``dU`` as in
+    :class:`GDStep`)."""
 
     W_lower: Any
     W_upper: Any
     grad_lower: Any
     grad_upper: Any
     weight_decay: float
-    nonlinear_between: bool = False
+    Z_in: Any = None
+    Z_out: Any = None
+    dU: Any = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -16,8 +16,10 @@ Provenance ``derived``; proofs in ``docs/theorems.md``.
 
 from __future__ import annotations
 
-from ...spec import Assumption, Claim, Source, TheoremSpec
+from ...spec import Assumption, Claim, Control, Floor, Source, TheoremSpec
+from ..jswm._remeasure import remeasure_head
 from ._measure import measure_gd_step, measure_head_cost, measure_stationary_point
+from ._remeasure import remeasure_gd_step, remeasure_stationary_point
 
 __all__ = [
     "BALANCEDNESS_STEP",
@@ -37,9 +39,13 @@ SOURCE = Source(
 
 _LINEAR = Assumption(
     "H-linear-pair",
-    "no nonlinearity (and no bias) between W_l and W_{l+1}",
-    "nonlinear_between <= 0",
+    "no nonlinearity and no bias between W_l and W_{l+1} on the batch, measured by probes: "
+    "the features entering W_{l+1} are Z_in W_lᵀ and the data-term gradients are the chain "
+    "rule through the identity map (linearity_residual <= 64·max_dim·eps)",
+    "lin_residual <= 64*max_dim*machine_eps",
 )
+#: H-linear-pair's probe tolerance, weakened so far that σ, biases pass (a negative control)
+_ANY_PAIR = "lin_residual <= 1"
 _LAMBDA = Assumption("H-weight-decay", "weight decay λ > 0", "lam > 0")
 
 BALANCEDNESS_STEP = TheoremSpec(
@@ -72,6 +78,26 @@ BALANCEDNESS_STEP = TheoremSpec(
         ),
     ),
     measurement=measure_gd_step,
+    remeasure=remeasure_gd_step,
+    controls=(
+        Control(
+            "any-update",
+            "weaken",
+            claim="recursion",
+            assumption="H-plain-gd",
+            predicate="step_rel <= 1",
+            description="H-plain-gd weakened to any update (momentum steps admitted)",
+        ),
+        Control(
+            "any-pair",
+            "weaken",
+            claim="recursion",
+            assumption="H-linear-pair",
+            predicate=_ANY_PAIR,
+            description="H-linear-pair weakened (σ or a bias between the layers admitted)",
+        ),
+    ),
+    floor=Floor(min_in_scope=150, max_undecided_fraction=0.05),
 )
 
 NEAR_STATIONARY = TheoremSpec(
@@ -97,6 +123,32 @@ NEAR_STATIONARY = TheoremSpec(
         ),
     ),
     measurement=measure_stationary_point,
+    remeasure=remeasure_stationary_point,
+    controls=(
+        Control(
+            "drop-lower",
+            "replace",
+            claim="stationary-balance",
+            expression="W_up_op*grad_up_F/lam",
+            description="the bound without its ‖W_l‖‖∇_{W_l}L_λ‖ term",
+        ),
+        Control(
+            "drop-upper",
+            "replace",
+            claim="stationary-balance",
+            expression="W_lo_op*grad_lo_F/lam",
+            description="the bound without its ‖W_{l+1}‖‖∇_{W_{l+1}}L_λ‖ term",
+        ),
+        Control(
+            "any-pair",
+            "weaken",
+            claim="stationary-balance",
+            assumption="H-linear-pair",
+            predicate=_ANY_PAIR,
+            description="H-linear-pair weakened (a weight-decayed bias admitted: D = bbᵀ)",
+        ),
+    ),
+    floor=Floor(min_in_scope=150, max_undecided_fraction=0.05),
 )
 
 REPRESENTATION_COST = TheoremSpec(
@@ -114,6 +166,17 @@ REPRESENTATION_COST = TheoremSpec(
         ),
     ),
     measurement=measure_head_cost,
+    remeasure=remeasure_head,
+    controls=(
+        Control(
+            "lower-1.01",
+            "tighten",
+            claim="cost-lower-bound",
+            factor=1.01,
+            description="every factorisation costs 1% more than the balanced one",
+        ),
+    ),
+    floor=Floor(min_in_scope=150, max_undecided_fraction=0.05),
 )
 
 REPRESENTATION_COST_ATTAINED = TheoremSpec(
@@ -139,6 +202,24 @@ REPRESENTATION_COST_ATTAINED = TheoremSpec(
         ),
     ),
     measurement=measure_head_cost,
+    remeasure=remeasure_head,
+    controls=(
+        Control(
+            "attained-0.99",
+            "tighten",
+            claim="cost-attained",
+            factor=0.99,
+            description="a balanced factorisation costs 1% less than it does",
+        ),
+        Control(
+            "every-head-optimal",
+            "replace",
+            claim="cost-attained",
+            expression="lam*L2*schatten/2",
+            description="every factorisation attains (λL2/2)Σ s_i(A)^{2/L2} (E and T dropped)",
+        ),
+    ),
+    floor=Floor(min_in_scope=150, max_undecided_fraction=0.05),
 )
 
 THEOREMS = (BALANCEDNESS_STEP, NEAR_STATIONARY, REPRESENTATION_COST, REPRESENTATION_COST_ATTAINED)

@@ -1,18 +1,15 @@
-"""Hypothesis strategies for the gradient-descent invariants (spec §4).
+"""Hypothesis strategies for the one-step recursion of gradient descent (spec §4).
 
-``gd_steps`` builds a small float64 network around a pair of linear layers,
-computes the data-term gradients with torch autograd on a random batch (MSE or
-cross-entropy) and takes one real ``torch.optim.SGD`` step with weight decay.
-``nonlinear_between=True`` puts σ between the two layers and ``momentum > 0``
-takes a warm-up step first (momentum SGD's first step is plain GD): both are
-negative controls, where the one-step identity must fail.
-
-``ufm_points`` gives a two-factor unconstrained-features problem
-``(1/2N)‖W H - Y‖² + (λ/2)(‖W‖² + ‖H‖²)`` (``H`` = a linear layer on the identity
-input) either at its exact critical point ``WH = sY``, ``s = 1 - K√n λ``
-(spec §6; balanced factorisation from the SVD of ``sY``) or at a random point.
-Inputs are recorded; ``build_gd_step(**inputs)`` / ``build_ufm_point(**inputs)``
-rebuild an instance exactly.
+``gd_steps`` builds a small float64 network around a pair of linear layers, computes the
+data-term gradients with torch autograd on a random batch (MSE or cross-entropy) and takes one
+real ``torch.optim.SGD`` step with weight decay, recording the probe data of the batch
+(``Z_in``, ``Z_out``, ``dU``) with the weights. Out of the theorem's scope (robustness draws,
+where the identity must fail): ``nonlinear_between=True`` puts σ between the two layers,
+``bias=True`` gives the lower layer a (weight-decayed) bias, ``momentum > 0`` takes a warm-up
+step first (momentum SGD's first step is plain GD). ``jitter > 0`` perturbs the new weights by
+that relative amount (≈ 1e-14: a step within H-plain-gd's rounding tolerance, near its
+boundary). Inputs are recorded; ``build_gd_step(**inputs)`` rebuilds an instance exactly. The
+stationary points are in ``_points``.
 """
 
 from __future__ import annotations
@@ -23,9 +20,9 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from ._snapshots import GDStep, StationaryPoint
+from ._snapshots import GDStep
 
-__all__ = ["build_gd_step", "build_ufm_point", "gd_steps", "ufm_points"]
+__all__ = ["build_gd_step", "gd_steps"]
 
 ACTIVATIONS = ("tanh", "relu")
 
@@ -52,6 +49,8 @@ def build_gd_step(
     activation: str,
     nonlinear_between: bool = False,
     momentum: float = 0.0,
+    bias: bool = False,
+    jitter: float = 0.0,
     **_: Any,
 ) -> GDStep:
     """One SGD step on the pair (W_lower, W_upper) of a small network (see module doc)."""
@@ -71,19 +70,25 @@ def build_gd_step(
 
     P = init(h0, in_dim) if prefix else None
     Wl = init(h1, h0 if prefix else in_dim)
+    b = (torch.randn(h1, generator=g, dtype=dt) / 2).requires_grad_() if bias else None
     Wu = init(h2 if suffix else classes, h1)
     Q = init(classes, h2) if suffix else None
-    params = [p for p in (P, Wl, Wu, Q) if p is not None]
+    params = [p for p in (P, Wl, b, Wu, Q) if p is not None]
+    probe: dict[str, Any] = {}
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
     def data_loss():
         z = X[idx]
         if P is not None:
             z = act(F.linear(z, P))
-        z = F.linear(z, Wl)
+        probe["Z_in"] = z.detach().clone()
+        z = F.linear(z, Wl, b)
         if nonlinear_between:
             z = act(z)
+        probe["Z_out"] = z.detach().clone()
         z = F.linear(z, Wu)
+        z.retain_grad()
+        probe["U"] = z
         if Q is not None:
             z = F.linear(act(z), Q)
         if loss == "mse":
@@ -95,7 +100,14 @@ def build_gd_step(
         opt.zero_grad()
         data_loss().backward()
         before = (Wl.detach().clone(), Wu.detach().clone(), Wl.grad.clone(), Wu.grad.clone())
+        seen = {k: probe[k] for k in ("Z_in", "Z_out")} | {"dU": probe["U"].grad.clone()}
         opt.step()
+    nxt = [Wl.detach().clone(), Wu.detach().clone()]
+    if jitter > 0:  # a step off plain GD by `jitter` relative to ‖W‖ + η‖G‖ (= step_rel)
+        for i, W in enumerate(nxt):
+            E = torch.randn(W.shape, generator=g, dtype=dt)
+            size = torch.linalg.norm(before[i]) + lr * torch.linalg.norm(before[i + 2])
+            nxt[i] = W + jitter * size * E / torch.linalg.norm(E)
     inputs = dict(
         seed=seed,
         samples=samples,
@@ -111,6 +123,8 @@ def build_gd_step(
         activation=activation,
         nonlinear_between=nonlinear_between,
         momentum=momentum,
+        bias=bias,
+        jitter=jitter,
         dtype="float64",
     )
     return GDStep(
@@ -118,20 +132,23 @@ def build_gd_step(
         W_upper=before[1],
         G_lower=before[2],
         G_upper=before[3],
-        W_lower_next=Wl.detach().clone(),
-        W_upper_next=Wu.detach().clone(),
+        W_lower_next=nxt[0],
+        W_upper_next=nxt[1],
         lr=lr,
         weight_decay=weight_decay,
-        nonlinear_between=nonlinear_between,
+        Z_in=seen["Z_in"],
+        Z_out=seen["Z_out"],
+        dU=seen["dU"],
         momentum=momentum,
         inputs=inputs,
     )
 
 
 @st.composite
-def _gd_steps(draw, nonlinear_between, momentum, max_width, max_samples):
+def _gd_steps(draw, nonlinear_between, momentum, bias, jitter, max_width, max_samples):
     samples = draw(st.integers(2, max_samples))
-    control = nonlinear_between or momentum > 0  # keep the negative controls non-degenerate
+    # keep the out-of-scope draws non-degenerate
+    control = nonlinear_between or momentum > 0 or bias
     return build_gd_step(
         seed=draw(st.integers(0, 2**32 - 1)),
         samples=samples,
@@ -149,6 +166,8 @@ def _gd_steps(draw, nonlinear_between, momentum, max_width, max_samples):
         activation="tanh" if control else draw(st.sampled_from(ACTIVATIONS)),
         nonlinear_between=nonlinear_between,
         momentum=momentum,
+        bias=bias,
+        jitter=10 ** draw(st.floats(-15.0, -13.87) | st.floats(-13.95, -13.87)) if jitter else 0.0,
     )
 
 
@@ -156,6 +175,8 @@ def gd_steps(
     *,
     nonlinear_between: bool = False,
     momentum: float = 0.0,
+    bias: bool = False,
+    jitter: bool = False,
     max_width: int = 6,
     max_samples: int = 8,
 ):
@@ -163,13 +184,20 @@ def gd_steps(
 
     Random sizes (widths ``<= max_width``, ``<= max_samples`` samples, random batch),
     MSE or cross-entropy, ``η ∈ [1e-3, 0.5]``, ``λ ∈ {0} ∪ [1e-4, 0.1]``, optional
-    nonlinear layers before and after the pair. The negative controls
-    (``nonlinear_between=True`` or ``momentum > 0``) use tanh, ``λ >= 1e-3`` and ``η >= 1e-2`` so
-    they cannot degenerate (ReLU can act linearly on a batch whose pre-activations are
-    all positive, or kill every gradient, and then the identity holds).
+    nonlinear layers before and after the pair. The out-of-scope draws
+    (``nonlinear_between=True``, ``bias=True`` or ``momentum > 0``) use tanh, ``λ >= 1e-3`` and
+    ``η >= 1e-2`` so they cannot degenerate (ReLU can act linearly on a batch whose
+    pre-activations are all positive, or kill every gradient, and then the identity holds).
+    ``jitter=True``: the new weights are moved off the plain GD step by a relative
+    ``10^[-15, -13.87]`` (in scope, up to 95% of H-plain-gd's ``64·eps`` ≈ 1.42e-14).
     """
-    if not isinstance(nonlinear_between, bool):
-        raise InvalidArgument(f"nonlinear_between={nonlinear_between!r} must be a bool")
+    for name, flag in (
+        ("nonlinear_between", nonlinear_between),
+        ("bias", bias),
+        ("jitter", jitter),
+    ):
+        if not isinstance(flag, bool):
+            raise InvalidArgument(f"{name}={flag!r} must be a bool")
     if (
         isinstance(momentum, bool)
         or not isinstance(momentum, (int, float))
@@ -179,75 +207,4 @@ def gd_steps(
     for name, v, lo in (("max_width", max_width, 2), ("max_samples", max_samples, 2)):
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise InvalidArgument(f"{name}={v!r} must be an integer >= {lo}")
-    return _gd_steps(nonlinear_between, float(momentum), max_width, max_samples)
-
-
-def build_ufm_point(
-    *, seed: int, classes: int, per_class: int, width: int, lam: float, critical: bool, **_: Any
-) -> StationaryPoint:
-    """The UFM pair ``(H, W)`` at its critical point (``critical=True``) or a random point.
-
-    Loss ``(1/2N)‖W H - Y‖² + (λ/2)(‖W‖² + ‖H‖²)``; ``H`` (p×N) is the lower layer
-    (its input is ``I_N``), ``W`` (K×p) the upper. Critical point: ``H = a O Y/√n``,
-    ``W = a Oᵀ`` with ``a² = s√n``, ``s = 1 - K√n λ`` and ``O`` (p×K) orthonormal.
-    Gradients of the full loss by autograd.
-    """
-    import torch
-
-    dt = torch.float64
-    g = torch.Generator().manual_seed(seed)
-    K, n, p = classes, per_class, width
-    N = K * n
-    y = torch.arange(K).repeat_interleave(n)[torch.randperm(N, generator=g)]
-    Y = torch.nn.functional.one_hot(y, K).to(dt).T  # (K, N)
-    if critical:
-        s = 1.0 - K * math.sqrt(n) * lam
-        if s <= 0:
-            raise InvalidArgument(f"lam={lam} gives s = 1 - K√n λ = {s:.3g} <= 0 (no collapse)")
-        O = torch.linalg.qr(torch.randn(p, K, generator=g, dtype=dt))[0]
-        a = math.sqrt(s * math.sqrt(n))
-        H = a * O @ Y / math.sqrt(n)
-        W = a * O.T
-    else:
-        H = torch.randn(p, N, generator=g, dtype=dt) / math.sqrt(N)
-        W = torch.randn(K, p, generator=g, dtype=dt) / math.sqrt(p)
-    H, W = H.requires_grad_(), W.requires_grad_()
-    loss = ((W @ H - Y) ** 2).sum() / (2 * N) + lam / 2 * ((W**2).sum() + (H**2).sum())
-    gH, gW = torch.autograd.grad(loss, (H, W))
-    inputs = dict(
-        seed=seed, classes=K, per_class=n, width=p, lam=lam, critical=critical, dtype="float64"
-    )
-    return StationaryPoint(
-        W_lower=H.detach(),
-        W_upper=W.detach(),
-        grad_lower=gH,
-        grad_upper=gW,
-        weight_decay=lam,
-        inputs=inputs,
-    )
-
-
-@st.composite
-def _ufm_points(draw, critical, max_classes, max_per_class):
-    K = draw(st.integers(2, max_classes))
-    n = draw(st.integers(1, max_per_class))
-    limit = 1.0 / (K * math.sqrt(n))  # collapse iff λ < 1/(K√n)
-    frac = draw(st.floats(1e-3, 0.95))
-    return build_ufm_point(
-        seed=draw(st.integers(0, 2**32 - 1)),
-        classes=K,
-        per_class=n,
-        width=K + draw(st.integers(0, 3)),
-        lam=frac * limit if critical else 10 ** draw(st.floats(-3, 0)),
-        critical=critical,
-    )
-
-
-def ufm_points(*, critical: bool = False, max_classes: int = 5, max_per_class: int = 4):
-    """Strategy for :class:`~ncverify.catalog.gd.StationaryPoint` of a two-factor UFM."""
-    if not isinstance(critical, bool):
-        raise InvalidArgument(f"critical={critical!r} must be a bool")
-    for name, v in (("max_classes", max_classes), ("max_per_class", max_per_class)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < (2 if name == "max_classes" else 1):
-            raise InvalidArgument(f"{name}={v!r} is too small")
-    return _ufm_points(critical, max_classes, max_per_class)
+    return _gd_steps(nonlinear_between, float(momentum), bias, jitter, max_width, max_samples)

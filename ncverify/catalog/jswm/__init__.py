@@ -44,13 +44,15 @@ from ._specs_training import (
     TRAINING_THEOREMS,
 )
 from ._strategies import (
-    balanced_heads,
-    balanced_pairs,
-    build_head,
+    EPS1_ANCHORS,
+    FAMILIES,
+    RESIDUALS,
+    anchor_value,
     build_last_pair,
-    factorizations,
     head_instances,
+    rank_kappa,
 )
+from ._strategies_heads import balanced_heads, balanced_pairs, build_head, factorizations
 from ._strategies_training import (
     TRAINING_SIZES,
     TrainingSizes,
@@ -69,11 +71,14 @@ __all__ = [
     "CONVERGENCE_TOL",
     "DEPTH",
     "DEPTH_TREND",
+    "EPS1_ANCHORS",
+    "FAMILIES",
     "IMBALANCE",
     "NC1",
     "NC2",
     "NC3",
     "RATES",
+    "RESIDUALS",
     "SOURCE",
     "STABILITY",
     "STABILITY_EOS",
@@ -89,6 +94,7 @@ __all__ = [
     "Sweep",
     "TrainedNetwork",
     "TrainingSizes",
+    "anchor_value",
     "balanced_heads",
     "balanced_pairs",
     "build_data",
@@ -113,6 +119,7 @@ __all__ = [
     "measure_last_pair",
     "measure_stable_run",
     "measure_trained_network",
+    "rank_kappa",
     "train_configs",
     "violating_runs",
 ]

@@ -89,7 +89,9 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
 
     Scalars: ``N, K, n, eps1, eps2, s1_WL, sK_WL, kappa_WL, max_dim, W_sq_F, nc1_prev,
     Z2_F, Z2_Pi, ZL_Pi, ZL_B, kappa_prev, kappa_L, Zbar2_op, sK_ZbarL``; per-sample
-    arrays: ``cos_zw, abs_r, norm_r, norm_q, norm_wc, norm_pinv_ec``.
+    arrays: ``cos_zw, abs_r, norm_r, norm_q, norm_wc, norm_pinv_ec``; measurement
+    uncertainties (:func:`_uncertainties`): ``eps1_err, kappa_WL_err, kappa_L_err,
+    kappa_prev_err, sK_ZbarL_err``.
     """
     import torch
 
@@ -110,14 +112,18 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
         Zbar2_op=float(torch.linalg.svdvals(M.class_means(Z2, y))[0]),
         sK_ZbarL=float(_top(torch.linalg.svdvals(M.class_means(ZL, y)), K)[K - 1]),
     )
-    # per sample i of class c = y_i (spec §3, NC3): r_i = W_L z_i - e_c, q_i = (I - P) z_i
+    out.update(_uncertainties(out, Z1, ZL, Z2, s.W_lower, W, y, K))
+    # per sample i of class c = y_i (spec §3, NC3): r_i = W_L z_i - e_c, q_i = (I - P) z_i.
+    # ⟨z_i, w_c⟩ = (W_L z_i)_c is read from the same Z_L entry as r_ic, so the numerator of the
+    # cosine and 1 - |r_ic| share their rounding (a separately rounded dot product could
+    # undercut 1 - |r_ic| by eps·‖z_i‖‖w_c‖ ≈ eps·κ relative).
     W_pinv = torch.linalg.pinv(W)  # (n, K); W has full row rank under H-rank
     Y = torch.nn.functional.one_hot(y, K).to(ZL.dtype)
     R = ZL - Y
-    Q = Z1 - (Z1 @ W.T) @ W_pinv.T
+    Q = Z1 - ZL @ W_pinv.T
     w_c = W[y]  # (N, n) classifier row of each sample's class
     idx = torch.arange(N)
-    cos = (Z1 * w_c).sum(1) / (torch.linalg.norm(Z1, dim=1) * torch.linalg.norm(w_c, dim=1))
+    cos = ZL[idx, y] / (torch.linalg.norm(Z1, dim=1) * torch.linalg.norm(w_c, dim=1))
     out.update(
         cos_zw=cos.numpy(force=True),
         abs_r=R[idx, y].abs().numpy(force=True),
@@ -127,6 +133,59 @@ def measure_last_pair(s: LastPair) -> dict[str, Any]:
         norm_pinv_ec=torch.linalg.norm(W_pinv, dim=0)[y].numpy(force=True),
     )
     return out
+
+
+def _kappa_err(s1: float, sK: float, delta: float, gamma: float) -> tuple[float, float]:
+    """``(κ̂, err)``: a computed ``κ̂ = ŝ_1/ŝ_K`` whose singular values are off by at most
+    ``Δ' = delta + gamma·ŝ_1`` (the matrix's own rounding ``delta`` plus the SVD's backward
+    error) lies within ``err = (ŝ_1 + Δ')/(ŝ_K − Δ') − κ̂`` of the exact one; ``(inf, inf)``
+    when ``ŝ_K <= Δ'`` (numerically singular: κ cannot be measured)."""
+    d = delta + gamma * s1
+    if not (sK > d and math.isfinite(s1)):
+        return math.inf, math.inf
+    kappa = s1 / sK
+    return kappa, (s1 + d) / (sK - d) - kappa
+
+
+def _uncertainties(out: dict[str, Any], Z1, ZL, Z2, W1, W, y, K: int) -> dict[str, float]:
+    """Rounding bounds of the measured symbols, from the conditioning of what they are
+    computed from (``docs/theorems.md#uncertainty``). With ``γ = max_dim·eps`` (a bound on
+    the relative error of a matrix product, ``|fl(AB) − AB| <= γ|A||B|``):
+
+    * ``‖ΔZ_{L−1}‖_F <= γ‖Z_{L−2}‖_F‖W_{L−1}‖_F``, ``‖ΔZ_L‖_F <= γ‖Z_{L−1}‖_F‖W_L‖_F +
+      ‖ΔZ_{L−1}‖_F‖W_L‖_F``; ``eps1_err = ‖ΔZ_L‖_F + γ·ε1``;
+    * class means carry ``‖ΔZ̄‖_F <= ‖ΔZ‖_F/√n``; a computed singular value is off by that
+      plus ``γ·ŝ_1`` (backward-stable SVD), hence ``kappa_*_err`` (:func:`_kappa_err`) and
+      ``sK_ZbarL_err``.
+
+    The errors grow with κ(W_L): ‖Z_{L−1}‖ ~ 1/s_K(W_L). They widen the NC1, NC2, NC3
+    comparisons (``Claim.uncertainty``, ``Claim.atol``), so that a float measurement is never
+    judged beyond its accuracy; a numerically singular κ is infinite (the claim undecided).
+    """
+    import torch
+
+    from ... import metrics as M
+
+    fro = lambda A: float(torch.linalg.norm(A))  # noqa: E731
+    gamma = out["max_dim"] * torch.finfo(W.dtype).eps
+    n = out["n"]
+    dZ1 = gamma * fro(Z2) * fro(W1)
+    dZL = gamma * fro(Z1) * fro(W) + dZ1 * fro(W)
+    sW = _top(torch.linalg.svdvals(W), K)
+    s1 = _top(torch.linalg.svdvals(M.class_means(Z1, y)), K)
+    sL = _top(torch.linalg.svdvals(M.class_means(ZL, y)), K)
+    _, kWL = _kappa_err(float(sW[0]), float(sW[-1]), 0.0, gamma)
+    _, kL = _kappa_err(float(sL[0]), float(sL[-1]), dZL / math.sqrt(n), gamma)
+    _, kprev = _kappa_err(float(s1[0]), float(s1[-1]), dZ1 / math.sqrt(n), gamma)
+    if Z1.shape[1] < K:  # K class means in fewer dimensions: κ = inf exactly
+        kprev = math.inf
+    return dict(
+        eps1_err=dZL + gamma * out["eps1"],
+        kappa_WL_err=kWL,
+        kappa_L_err=kL,
+        kappa_prev_err=kprev,
+        sK_ZbarL_err=dZL / math.sqrt(n) + gamma * float(sL[0]),
+    )
 
 
 def imbalance_bound(weights, *, widen: bool = False) -> float:

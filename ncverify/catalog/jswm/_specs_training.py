@@ -299,7 +299,7 @@ IMBALANCE = TheoremSpec(
     title="Imbalance lemma: ‖AAᵀ − (W_LW_Lᵀ)^{L2}‖ <= E for any linear head",
     source=SOURCE_52,
     provenance="derived",
-    proof="docs/training.md#imbalance",
+    proof="docs/theorems.md#imbalance",
     family="jswm-training",
     description="How far a head is from the exactly balanced identity AAᵀ = (W_LW_Lᵀ)^{L2}, "
     "bounded by the measured imbalances ε_k of its pairs and the layer norms.",
