@@ -437,6 +437,43 @@ def test_ratio_plots_draw_every_evaluation(quantities, caption):
     assert _data_columns(report, "p", "c1") >= (4 if len(quantities) <= STRIP_MAX else 8)
 
 
+def _lower_bound_evaluation(q):
+    """A '>=' claim (bound 1): its ratio bound/quantity is infinite when the quantity is 0."""
+    return Evaluation.build(
+        theorem_id="g",
+        source="synthetic",
+        provenance="derived",
+        assumptions=[AssumptionOutcome("H-a", "checked", True, {"q": q})],
+        claims=[ClaimOutcome("c1", q, 1.0, ">=", held=q >= 1.0, expression="1")],
+        inputs={"q": q},
+        test_id="t.py::test",
+        seed=1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("quantities", "caption", "drawn"),
+    [
+        ([2.0, 0.0, 4.0], r"over 3 evaluations .*; 1 infinite, not drawn", True),
+        ([2.0 + 0.01 * i for i in range(100)] + [0.0], r"; 1 infinite, not drawn", True),
+        ([0.0] * 3, r"over 3 evaluations .*; 3 infinite, not drawn", False),
+    ],
+)
+def test_infinite_ratios_are_counted_not_drawn(quantities, caption, drawn):
+    """A '>=' claim measured 0 has ratio ∞: the figure draws the finite ones and names the
+    count (log10(∞) once broke the whole figure with an OverflowError)."""
+    from ncverify.report._plots import ratio_plots
+
+    report = build_report(
+        tests=_tests([_lower_bound_evaluation(q) for q in quantities]), profile="ci", seed=1
+    )
+    (plot,) = ratio_plots(report)
+    assert plot["png"].startswith(b"\x89PNG")
+    assert re.search(caption, plot["caption"]), plot["caption"]
+    if drawn:
+        assert _data_columns(report, "g", "c1") >= 4
+
+
 @pytest.mark.parametrize(
     ("quantities", "caption", "cell"),
     [

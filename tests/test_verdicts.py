@@ -283,3 +283,19 @@ def test_a_control_failing_by_one_percent_is_caught():
     spec = toy(controls=(Control("one-percent", "tighten", claim="c", factor=0.99),))
     e = ev(spec, x=2.0 * 0.5 / 0.5 * 0.999, e=0.5, h=0.5)  # 0.1% below the real bound
     assert e.verdict is Verdict.CONFIRMED and e.controls == {"one-percent": True}
+
+
+@pytest.mark.parametrize(
+    ("q", "held", "worst"),
+    [
+        ([math.nan, 2.0, 0.5], False, 1),  # a finite failing entry outranks the NaN one
+        ([0.5, math.nan, 3.0, 2.0], False, 2),  # the worst of the failing entries
+        ([math.nan, 0.5, 0.9], None, 0),  # nothing fails: the NaN entry leaves it undecided
+        ([0.5, 0.9], True, 1),
+    ],
+)
+def test_a_failing_entry_of_a_per_sample_claim_is_not_hidden_by_a_non_finite_one(q, held, worst):
+    import numpy as np
+
+    outcome, extra = Claim("c", "q", "<=", "b").evaluate({"q": np.array(q), "b": np.ones(len(q))})
+    assert outcome.held is held and extra["c.worst_index"] == worst

@@ -136,10 +136,12 @@ def _plot(theorem: str, claim: str, entry: Mapping[str, Any], Figure) -> dict[st
 def claim_figure(theorem: str, claim: str, entry: Mapping[str, Any], Figure):
     """The matplotlib figure of one claim (an entry of :func:`claim_values`), and the
     number of zero values."""
-    mode, inside, outside = entry["mode"], entry["inside"], entry["outside"]
-    values = inside + outside
+    mode = entry["mode"]
+    drawn = {s: [v for v in entry[s] if math.isfinite(v)] for s in ("inside", "outside")}
+    values = drawn["inside"] + drawn["outside"]
+    n_inf = _infinite(entry)
     log, clip, zero = _axis(values, mode)
-    xs = {side: [_x(v, log, clip, zero) for v in entry[side]] for side in ("inside", "outside")}
+    xs = {side: [_x(v, log, clip, zero) for v in drawn[side]] for side in ("inside", "outside")}
     fig = Figure(figsize=(5.0, 2.6), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     ref = None
@@ -155,15 +157,21 @@ def claim_figure(theorem: str, claim: str, entry: Mapping[str, Any], Figure):
         notes.append(f"clipped at {clip:.0f}")
     if log and n_zero:
         notes.append(f"{'exact' if mode == 'quantity' else 'ratio'} 0 drawn at {zero:.0f}")
+    if n_inf:
+        notes.append(f"{n_inf} infinite, not drawn")
     if notes:
         label += f" ({'; '.join(notes)})"
     ax.set_xlabel(label, fontsize=8)
     names = {"inside": "every hypothesis held", "outside": "outside (a hypothesis failed)"}
-    if len(values) <= STRIP_MAX:
+    if not values:
+        ax.text(0.5, 0.5, f"every value is infinite ({n_inf})", ha="center", va="center")
+        ax.set_yticks([])
+    elif len(values) <= STRIP_MAX:
         _strip(ax, xs, names)
     else:
         _histogram(ax, xs, names, ref)
-    ax.legend(loc="upper left", fontsize=7)
+    if values:
+        ax.legend(loc="upper left", fontsize=7)
     title = f"{theorem}: {claim}"
     ax.set_title(title if len(title) <= 70 else title[:67] + "...", fontsize=8, parse_math=False)
     fig.tight_layout()
@@ -209,6 +217,12 @@ def _evaluations(n: int) -> str:
     return f"{n} evaluation" + ("" if n == 1 else "s")
 
 
+def _infinite(entry: Mapping[str, Any]) -> int:
+    """How many of a claim's values are infinite (e.g. κ of a rank-deficient matrix over a
+    finite bound): counted and named, never drawn, never a crash of the figure."""
+    return sum(not math.isfinite(v) for side in ("inside", "outside") for v in entry[side])
+
+
 def _caption(theorem: str, claim: str, entry: Mapping[str, Any], n_zero: int) -> str:
     inside, outside = entry["inside"], entry["outside"]
     values = inside + outside
@@ -231,4 +245,5 @@ def _caption(theorem: str, claim: str, entry: Mapping[str, Any], n_zero: int) ->
         "held / failed)"
         + (f"; {n_zero} with ratio 0" if n_zero else "")
         + (f"; {zero_bound} evaluations with bound 0 not shown" if zero_bound else "")
+        + (f"; {n_inf} infinite, not drawn" if (n_inf := _infinite(entry)) else "")
     )

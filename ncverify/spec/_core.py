@@ -314,12 +314,17 @@ class Claim:
         slack = np.broadcast_to(slack, inside.shape)
         finite = np.isfinite(q) & np.isfinite(b)
         # signed margin: >= 0 means the claim holds at that entry
-        margin = (b + slack - q) if self.relation == "<=" else (q + slack - b)
-        rel_margin = np.where(
-            finite, margin / np.maximum(np.abs(b), np.abs(q)).clip(1e-300), -np.inf
-        )
+        with np.errstate(invalid="ignore"):  # ∞ − ∞ where not finite: masked just below
+            margin = (b + slack - q) if self.relation == "<=" else (q + slack - b)
+            rel_margin = np.where(
+                finite, margin / np.maximum(np.abs(b), np.abs(q)).clip(1e-300), -np.inf
+            )
         rel_margin = np.where(inside, rel_margin, np.inf)
         i = int(np.argmin(rel_margin)) if per_sample else 0
+        if per_sample and not finite.flat[i]:  # a finite entry that fails outranks a NaN one
+            failing = np.where(finite & inside & (margin < 0), rel_margin, np.inf)
+            if np.isfinite(failing).any():
+                i = int(np.argmin(failing))
         qi, bi = float(q.flat[i]), float(b.flat[i])
         reason = ""
         if not finite.flat[i]:
