@@ -310,11 +310,11 @@ class Claim:
             ), extra
         rtol = default_rtol(dtype) if self.rtol is None else self.rtol
         atol = 0.0 if self._atol is None else np.asarray(self._atol(values), dtype=float)
-        slack = rtol * np.maximum(np.abs(q), np.abs(b)) + atol
-        slack = np.broadcast_to(slack, inside.shape)
         finite = np.isfinite(q) & np.isfinite(b)
         # signed margin: >= 0 means the claim holds at that entry
         with np.errstate(invalid="ignore"):  # ∞ − ∞ where not finite: masked just below
+            slack = rtol * np.maximum(np.abs(q), np.abs(b)) + atol
+            slack = np.broadcast_to(slack, inside.shape)
             margin = (b + slack - q) if self.relation == "<=" else (q + slack - b)
             rel_margin = np.where(
                 finite, margin / np.maximum(np.abs(b), np.abs(q)).clip(1e-300), -np.inf
