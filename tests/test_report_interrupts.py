@@ -213,7 +213,7 @@ def test_a_fault_keeps_the_previous_report_and_marks_the_new_one(
     pytest_pid = _wait_for(flag, proc)
     os.kill(proc.pid if target == "ncverify" else pytest_pid, sig)
     try:
-        _, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
@@ -249,7 +249,7 @@ def test_a_second_run_on_the_same_directory_is_refused(workdir):
         timeout=120,
     )
     os.kill(first.pid, signal.SIGINT)
-    first.communicate(timeout=120)
+    first.communicate(timeout=300)
     assert second.returncode == 2
     assert "ncverify: error: another ncverify run is writing the report directory" in (
         second.stderr
@@ -322,7 +322,7 @@ def test_a_run_killed_outright_is_recovered_by_the_next_run(workdir):
     )
     assert (recovered / "pytest.log").exists() and not staging.exists()
     os.kill(nxt.pid, signal.SIGINT)
-    nxt.communicate(timeout=120)
+    nxt.communicate(timeout=300)
     assert nxt.returncode == 130
     assert _snapshot(workdir / "out") == before
 
@@ -334,7 +334,7 @@ def test_plain_pytest_interrupted_writes_its_partial_report_beside_the_complete_
     proc = _start(workdir, plain=True, TINY_HOLD=str(flag))
     _wait_for(flag, proc)
     os.kill(proc.pid, sig)
-    out, _ = proc.communicate(timeout=120)
+    out, _ = proc.communicate(timeout=300)
     assert _snapshot(workdir / "out") == before
     report = _incomplete(workdir)
     assert report["incomplete_reasons"][0].startswith("interrupted (KeyboardInterrupt")
