@@ -3,10 +3,14 @@ r"""Execute one :class:`RunConfig`: train, measure, return a JSON-safe result di
 :func:`execute` is the only thing an executor calls (config → result), so runs can be
 distributed to processes or machines. Training (spec §1, §4, §5):
 
-* full batch (``batch_size=None``, the theorems' setting): :func:`ncverify.train.train` in
-  consecutive segments split at the record steps and the step-size drop (plain GD has no
-  state beyond the weights, so this is one trajectory); the exact one-step balancedness
-  recursion is checked at every step by ``train``;
+* full batch (``batch_size=None``, the theorems' setting): consecutive segments split at the
+  record steps, the step-size drop and (evaluated runs) the sampled steps ``0, T/2, T`` (plain
+  GD has no state beyond the weights, so this is one trajectory); a
+  :class:`~ncverify.nets.PyramidalMLP` by :func:`ncverify.train.train_many` (bit for bit
+  ``train``), which also records the balancedness envelope, chained across the segments
+  (:mod:`._envelope`, docs/training.md#envelope-schedule); other networks by
+  :func:`ncverify.train.train`; the exact one-step balancedness recursion is checked at every
+  step by both;
 * mini-batch SGD (``batch_size=B``): ``θ ← (1−ηλ)θ − η∇_θ (1/2B)‖Z_L(X_B) − Y_B‖²``, batches
   drawn without replacement within each epoch from a generator seeded with the run's seed
   (an epoch's last incomplete batch is dropped); the recursion is not recorded (NaN).
@@ -18,6 +22,11 @@ of the pair; NaN where the shapes do not chain, e.g. dense layers) and negativit
 ``‖Z_L − Y‖_F``, ε2 of the last head pair, κ(W_L), κ(A)^{1/L2}, NC1/NC2 of ``Z_{L−1}``, NC3
 (mean and worst per-sample cosine of ``z_i`` to ``w_{y_i}``, rows of ``W_L``). At each record
 step: the pairs' balancedness, ε1, accuracy, NC1 of ``Z_{L−1}`` and both NC3 numbers.
+
+Evaluated runs (``cfg.evaluate``) also record ``format`` (:data:`RESULT_FORMAT`),
+``envelope`` (the largest ``ε2/(env + rnd)``; ``None`` where not recorded) and ``step_size``
+(``η_t·λ_max`` at the sampled steps, :func:`._envelope.step_size_checks`), and are judged
+with the envelope, the sampled sharpness and the step-0 weights.
 """
 
 from __future__ import annotations
