@@ -144,7 +144,8 @@ def measure_trained_network(s: TrainedNetwork) -> dict[str, Any]:
 
     Hypotheses: architecture (:func:`arch_symbols`), Assumption 4.3's terms at step 0
     (``lambda_F``, ``lambda_3L``, ``lambda_low``, ``C0``), ``eta_sharp_max`` = ``η`` times the
-    largest exact ``λ_max(∇²L_λ)`` of the sampled steps. Claims: the envelope arrays, the
+    largest exact ``λ_max(∇²L_λ)`` of the sampled steps (``η = η_t`` of ``s.step_lr`` where a
+    step-size schedule gives one). Claims: the envelope arrays, the
     Theorem 3.1 NC1 symbols of the trained last linear pair (:func:`measure_last_pair`),
     ``grad_rel`` = ``‖∇L_λ‖/(λ‖θ‖)`` at ``T`` and ``conv_tol``. Also reported: ``lr``, ``lam``,
     ``steps``, ``recursion_residual``, ``nc1_tolerance``, ``kappa_A``.
@@ -153,7 +154,9 @@ def measure_trained_network(s: TrainedNetwork) -> dict[str, Any]:
     net, X, y = run.network, run.X, run.y
     N, K = int(X.shape[0]), int(net.num_classes)
     out: dict[str, Any] = arch_symbols(net, N)
-    sharp = [v for v in (s.sharpness_steps or {}).values()]
+    lr = run.config.lr
+    steps_lr = s.step_lr or {}
+    sharp = [steps_lr.get(k, lr) * v for k, v in (s.sharpness_steps or {}).items()]
     out.update(
         lr=run.config.lr,
         lam=run.config.weight_decay,
@@ -163,7 +166,7 @@ def measure_trained_network(s: TrainedNetwork) -> dict[str, Any]:
         recursion_residual=run.max_recursion_residual,
         nc1_tolerance=float(s.nc1_tolerance),
         kappa_A=run.final.get("kappa_A", math.nan),
-        eta_sharp_max=run.config.lr * max(sharp) if sharp else math.nan,
+        eta_sharp_max=max(sharp) if sharp else math.nan,
     )
     out.update(_init_symbols(s, X, y, K))
     if run.diverged:

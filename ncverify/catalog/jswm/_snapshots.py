@@ -59,6 +59,8 @@ class TrainedNetwork:
     ``nc1_tolerance``: the profile's tolerance on NC1 of ``Z_{L−1}`` (reported, no longer a
     claim); ``sharpness``: a :class:`ncverify.train.Sharpness` (power iteration; plug-in runs);
     ``sharpness_steps``: step -> exact ``λ_max(∇²L_λ)`` at the sampled steps (batched runs);
+    ``step_lr``: step -> the step size ``η_t`` there (a step-size schedule; default
+    ``run.config.lr`` at every step);
     ``architecture``: how the network was named (``"module:factory"`` or a description);
     ``inputs``: how to rebuild the instance; ``config``: the
     :class:`~ncverify.catalog.jswm.RunConfig` it was trained from (``None`` for plug-ins).
@@ -71,6 +73,7 @@ class TrainedNetwork:
     inputs: Mapping[str, Any] = field(default_factory=dict)
     sharpness_steps: Mapping[int, float] = field(default_factory=dict)
     config: Any = None
+    step_lr: Mapping[int, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)

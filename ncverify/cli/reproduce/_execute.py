@@ -3,10 +3,14 @@ r"""Execute one :class:`RunConfig`: train, measure, return a JSON-safe result di
 :func:`execute` is the only thing an executor calls (config → result), so runs can be
 distributed to processes or machines. Training (spec §1, §4, §5):
 
-* full batch (``batch_size=None``, the theorems' setting): :func:`ncverify.train.train` in
-  consecutive segments split at the record steps and the step-size drop (plain GD has no
-  state beyond the weights, so this is one trajectory); the exact one-step balancedness
-  recursion is checked at every step by ``train``;
+* full batch (``batch_size=None``, the theorems' setting): consecutive segments split at the
+  record steps, the step-size drop and (evaluated runs) the sampled steps ``0, T/2, T`` (plain
+  GD has no state beyond the weights, so this is one trajectory); a
+  :class:`~ncverify.nets.PyramidalMLP` by :func:`ncverify.train.train_many` (bit for bit
+  ``train``), which also records the balancedness envelope, chained across the segments
+  (:mod:`._envelope`, docs/training.md#envelope-schedule); other networks by
+  :func:`ncverify.train.train`; the exact one-step balancedness recursion is checked at every
+  step by both;
 * mini-batch SGD (``batch_size=B``): ``θ ← (1−ηλ)θ − η∇_θ (1/2B)‖Z_L(X_B) − Y_B‖²``, batches
   drawn without replacement within each epoch from a generator seeded with the run's seed
   (an epoch's last incomplete batch is dropped); the recursion is not recorded (NaN).
@@ -18,6 +22,11 @@ of the pair; NaN where the shapes do not chain, e.g. dense layers) and negativit
 ``‖Z_L − Y‖_F``, ε2 of the last head pair, κ(W_L), κ(A)^{1/L2}, NC1/NC2 of ``Z_{L−1}``, NC3
 (mean and worst per-sample cosine of ``z_i`` to ``w_{y_i}``, rows of ``W_L``). At each record
 step: the pairs' balancedness, ε1, accuracy, NC1 of ``Z_{L−1}`` and both NC3 numbers.
+
+Evaluated runs (``cfg.evaluate``) also record ``format`` (:data:`RESULT_FORMAT`),
+``envelope`` (the largest ``ε2/(env + rnd)``; ``None`` where not recorded) and ``step_size``
+(``η_t·λ_max`` at the sampled steps, :func:`._envelope.step_size_checks`), and are judged
+with the envelope, the sampled sharpness and the step-0 weights.
 """
 
 from __future__ import annotations
@@ -26,14 +35,19 @@ import inspect
 import itertools
 import math
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 
 from ._config import RunConfig
+from ._envelope import fit_segments, sampled_steps, step_size_checks
 
-__all__ = ["DIVERGENCE_FACTOR", "execute", "nc3_cosines"]
+__all__ = ["DIVERGENCE_FACTOR", "RESULT_FORMAT", "execute", "nc3_cosines"]
+
+#: the version of what an evaluated run records; ``--resume`` recomputes evaluated runs whose
+#: file has another (2: the envelope along the real trajectory and the step-size hypothesis)
+RESULT_FORMAT = 2
 
 #: SGD: a batch loss above this multiple of the initial full-batch loss counts as divergence
 DIVERGENCE_FACTOR = 1e4
@@ -143,15 +157,21 @@ def _final(net, X, y, K: int, grams: bool) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- fitting
-def _fit_full_batch(net, X, y, cfg: RunConfig, on_record) -> tuple[float, int | None]:
-    """Full-batch GD by ``train`` segments; ``(max recursion residual, diverged step)``."""
+def _params(net) -> list:
+    return [p.detach().clone() for p in net.parameters() if p.requires_grad]
+
+
+def _fit_full_batch(net, X, y, cfg: RunConfig, on_record, extra_bounds=()):
+    """Full-batch GD by ``train`` segments; ``(max recursion residual, diverged step, None,
+    {step: parameters at each segment boundary})`` (no envelope: see :mod:`._envelope`)."""
     from ...train import train
 
     t = cfg.train
     drop = int(t.lr_drop_at * t.steps)
     wanted = set(cfg.record_steps)
-    bounds = sorted({0, drop, t.steps, *(s for s in wanted if 0 <= s <= t.steps)})
+    bounds = sorted({0, drop, t.steps, *(s for s in (*wanted, *extra_bounds) if 0 <= s <= t.steps)})
     residual = math.nan
+    params = {0: _params(net)}
     for a, b in itertools.pairwise(bounds):
         if a in wanted:
             on_record(a)
@@ -169,16 +189,18 @@ def _fit_full_batch(net, X, y, cfg: RunConfig, on_record) -> tuple[float, int | 
             metrics_every=0,
         )
         if run.diverged:
-            return residual, a + run.diverged_step
+            return residual, a + run.diverged_step, None, params
+        params[b] = _params(net)
         if not math.isnan(run.max_recursion_residual):
             residual = max(run.max_recursion_residual, 0.0 if math.isnan(residual) else residual)
     if t.steps in wanted:
         on_record(t.steps)
-    return residual, None
+    return residual, None, None, params
 
 
-def _fit_sgd(net, X, y, cfg: RunConfig, on_record) -> tuple[float, int | None]:
-    """Mini-batch SGD with weight decay (module docstring); ``(NaN, diverged step)``."""
+def _fit_sgd(net, X, y, cfg: RunConfig, on_record, extra_bounds=()):
+    """Mini-batch SGD with weight decay (module docstring); ``(NaN, diverged step, None,
+    {})``: neither the envelope nor the sampled weights are recorded."""
     import torch
 
     t = cfg.train
@@ -205,24 +227,72 @@ def _fit_sgd(net, X, y, cfg: RunConfig, on_record) -> tuple[float, int | None]:
         data = torch.nn.functional.mse_loss(net(X[idx]), Y[idx], reduction="sum") * (0.5 / B)
         value = float(data.detach())
         if not math.isfinite(value) or value > threshold:
-            return math.nan, step
+            return math.nan, step, None, {}
         grads = torch.autograd.grad(data, params)
         eta = t.lr_at(step)
         with torch.no_grad():
             if t.weight_decay:
                 torch._foreach_mul_(params, 1.0 - eta * t.weight_decay)
             torch._foreach_add_(params, grads, alpha=-eta)
-    return math.nan, None
+    return math.nan, None, None, {}
 
 
 # ----------------------------------------------------------------------------- evaluation
-def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -> list[dict]:
-    """Judge the run with the JSWM training specs named in ``spec_ids`` (``jswm-4.4``)."""
-    from ...catalog.jswm import TRAINING_NC1, TrainedNetwork
-    from ...train import TrainingConfig, train
+def _judged_run(probe, probe0, cfg: RunConfig, residual, env, weights):
+    """The run the spec measures: the final network (``probe``, a steps=0 run at the last
+    weights) with the step-0 values of ``probe0``, the configuration's ``η`` and ``T``, the
+    chained envelope (:mod:`._envelope`; ``None``: not recorded) and the step-0 weights."""
+    from ...nets import PyramidalMLP
+    from ...train import BatchedRun, BatchedTrajectory, TrainingConfig
 
+    t = cfg.train
+    tr = probe.trajectory
+    extra = {}
+    if env is not None:
+        e2, en, rn = env.arrays()
+        extra = {"eps2_all": e2, "envelope": en, "envelope_rounding": rn}
+    traj = BatchedTrajectory(**{f.name: getattr(tr, f.name) for f in fields(tr)}, **extra)
+    snaps = {0: weights[0]} if isinstance(probe.network, PyramidalMLP) and 0 in weights else {}
+    base = {f.name: getattr(probe, f.name) for f in fields(probe)}
+    base.update(
+        initial=probe0.initial,
+        max_recursion_residual=residual,
+        steps_done=t.steps,
+        trajectory=traj,
+        config=TrainingConfig(
+            lr=t.lr,
+            weight_decay=t.weight_decay,
+            steps=t.steps,
+            seed=cfg.seed,
+            device=t.device,
+            dtype=t.dtype,
+        ),
+    )
+    return BatchedRun(**base, snapshots=snaps)
+
+
+def _step_size_inputs(checks) -> tuple[dict, dict]:
+    """``(sharpness_steps, step_lr)`` for the spec: every sampled step when the sharpness is
+    exact; with the power-iteration lower estimate only the steps where ``η_t·λ̂ >= 2``
+    already (then ``η_t·λ_max >= 2`` too: the hypothesis fails), else none (not checkable)."""
+    if not checks:
+        return {}, {}
+    entries = checks["steps"]
+    if checks["method"] != "exact":
+        entries = [e for e in entries if e["eta_sharpness"] >= 2]
+    return {e["step"]: e["sharpness"] for e in entries}, {e["step"]: e["eta"] for e in entries}
+
+
+def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, fit, checks) -> list[dict]:
+    """Judge the run with the JSWM training specs named in ``spec_ids`` (``jswm-4.4``);
+    ``fit``: ``(residual, diverged step, envelope, weights)`` of the fitting function."""
+    from ...catalog.jswm import TRAINING_NC1, TrainedNetwork
+    from ...train import train
+
+    residual, diverged, env, weights = fit
     specs = {"jswm-4.4": TRAINING_NC1}
     t = cfg.train
+    sharp, step_lr = {}, {}
     if diverged is None:
         probe = train(
             net,
@@ -235,20 +305,8 @@ def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -
             device=t.device,
             dtype=t.dtype,
         )
-        run = replace(
-            probe,
-            initial=probe0.initial,
-            max_recursion_residual=residual,
-            steps_done=t.steps,
-            config=TrainingConfig(
-                lr=t.lr,
-                weight_decay=t.weight_decay,
-                steps=t.steps,
-                seed=cfg.seed,
-                device=t.device,
-                dtype=t.dtype,
-            ),
-        )
+        run = _judged_run(probe, probe0, cfg, residual, env, weights)
+        sharp, step_lr = _step_size_inputs(checks)
         reason = None
     else:
         run = replace(probe0, outcome="diverged", diverged_step=diverged, final={})
@@ -259,8 +317,15 @@ def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -
         role = {}
         if "role" in inspect.signature(spec.evaluate).parameters:  # the verdict engine's roles
             role = {"role": cfg.role}
+        subject = TrainedNetwork(
+            run,
+            architecture=cfg.net.kind,
+            inputs=cfg.to_json(),
+            sharpness_steps=sharp,
+            step_lr=step_lr,
+        )
         ev = spec.check(
-            TrainedNetwork(run, architecture=cfg.net.kind, inputs=cfg.to_json()),
+            subject,
             seed=cfg.seed,
             inputs=cfg.to_json(),
             unmeasured="undecided",
@@ -276,6 +341,20 @@ def _evaluate(spec_ids, cfg: RunConfig, net, X, y, probe0, residual, diverged) -
     return out
 
 
+def _envelope_summary(env) -> dict[str, Any] | None:
+    """``max_ratio``: the largest ``ε2(t)/(env(t) + rnd(t))`` over steps ``t >= 1`` and pairs
+    (<= 1: the envelope held), ``steps``, ``pairs``; ``None`` when not recorded."""
+    if env is None:
+        return None
+    e2, en, rn = env.arrays()
+    if e2.shape[0] < 2 or e2.shape[1] == 0:
+        return {"max_ratio": math.nan, "steps": int(e2.shape[0] - 1), "pairs": int(e2.shape[1])}
+    bound = en[1:] + rn[1:]
+    ratio = np.where(bound > 0, e2[1:] / np.where(bound > 0, bound, 1.0), np.inf)
+    steps, pairs = int(e2.shape[0] - 1), int(e2.shape[1])
+    return {"max_ratio": float(ratio.max()), "steps": steps, "pairs": pairs}
+
+
 def execute(cfg: RunConfig) -> dict[str, Any]:
     """Run ``cfg`` (on its device, torch single-threaded on CPU) and return its result:
     ``outcome`` (``completed``/``diverged``), ``diverged_step``, ``final`` (module docstring),
@@ -284,6 +363,7 @@ def execute(cfg: RunConfig) -> dict[str, Any]:
     ``wall_time_s``, ``cpu_time_s``. Deterministic for a given config and device."""
     import torch
 
+    from ...nets import PyramidalMLP
     from ...train import train
 
     t0 = (time.monotonic(), time.process_time())
@@ -321,8 +401,15 @@ def execute(cfg: RunConfig) -> dict[str, Any]:
             for name, value in _snapshot(net, X, y, K).items():
                 traj.setdefault(name, []).append(value)
 
-        fit = _fit_full_batch if cfg.train.batch_size is None else _fit_sgd
-        residual, diverged = fit(net, X, y, cfg, on_record)
+        fit = _fit_sgd
+        if cfg.train.batch_size is None:
+            fit = fit_segments if isinstance(net, PyramidalMLP) else _fit_full_batch
+        extra = sampled_steps(cfg.train.steps) if cfg.evaluate else ()
+        fitted = fit(net, X, y, cfg, on_record, extra)
+        residual, diverged = fitted[:2]
+        checks = None
+        if cfg.evaluate and diverged is None and cfg.train.batch_size is None:
+            checks = step_size_checks(cfg, X, y, fitted[3])
         result: dict[str, Any] = {
             "outcome": "completed" if diverged is None else "diverged",
             "diverged_step": diverged,
@@ -334,9 +421,10 @@ def execute(cfg: RunConfig) -> dict[str, Any]:
             "trajectory": traj if diverged is None else {"steps": []},
         }
         if cfg.evaluate:
-            result["evaluations"] = _evaluate(
-                cfg.evaluate, cfg, net, X, y, probe0, residual, diverged
-            )
+            result["format"] = RESULT_FORMAT
+            result["envelope"] = _envelope_summary(fitted[2])
+            result["step_size"] = checks
+            result["evaluations"] = _evaluate(cfg.evaluate, cfg, net, X, y, probe0, fitted, checks)
     finally:
         torch.set_num_threads(threads)
     result["wall_time_s"] = time.monotonic() - t0[0]

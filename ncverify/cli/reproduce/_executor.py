@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import InvalidInput
 from ._config import RunConfig
-from ._execute import execute
+from ._execute import RESULT_FORMAT, execute
 
 __all__ = ["RUN_SCHEMA", "load_run", "run_configs", "save_run"]
 
@@ -79,12 +79,14 @@ def run_configs(
 
     ``resume=True`` reads the finished runs from ``run_dir`` instead of running them; a file
     whose recorded config differs from the run's raises :class:`InvalidInput` (mixing two
-    set-ups into one figure is never silent). ``jobs > 1`` runs up to ``jobs`` configs at
-    once in spawned processes. ``progress``: an object with ``advance(n)``, advanced by each
-    run's step count when it finishes. ``executor``: an :class:`ncverify.exec.Executor` to run
-    them with instead (default: the one ``$NCVERIFY_BACKEND`` selects, set by ``--backend``;
-    with the local backend, this function's own loop or process pool); each result is written
-    by this process as it arrives.
+    set-ups into one figure is never silent); an evaluated run whose file records another
+    :data:`RESULT_FORMAT` (what a run records changed since) is recomputed. ``jobs > 1`` runs
+    up to ``jobs`` configs at once in spawned processes. ``progress``: an object with
+    ``advance(n)``, advanced by each run's step count when it finishes. ``executor``: an
+    :class:`ncverify.exec.Executor` to run them with instead (default: the one
+    ``$NCVERIFY_BACKEND`` selects, set by ``--backend``; with the local backend, this
+    function's own loop or process pool); each result is written by this process as it
+    arrives.
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InvalidInput(f"jobs={jobs!r}; it must be a positive integer")
@@ -118,6 +120,9 @@ def run_configs(
                     f"configuration (recorded {record.get('config')!r}); use another --out "
                     "directory, or drop --resume to recompute"
                 )
+            if c.evaluate and record["result"].get("format") != RESULT_FORMAT:
+                pending.append(c)  # judged by an older version of what a run records
+                continue
             results[c.key] = record["result"]
             if progress is not None:
                 progress.advance(c.train.steps)
