@@ -507,3 +507,35 @@ def test_a_zero_bound_is_exact_not_an_infinite_ratio(quantities, caption, cell):
     md = render_markdown(report, [], [])
     row = next(line for line in md.splitlines() if line.startswith("| c1 |"))
     assert row.endswith(f"| {cell} |") and "inf" not in row
+
+
+@pytest.mark.parametrize(
+    ("proxy", "held", "key"),
+    [
+        ("sufficient", True, "held"),  # a sufficient proxy that held establishes the hypothesis
+        ("sufficient", False, "unsettled"),  # ... one that did not hold decides nothing
+        ("necessary", False, "failed"),  # a necessary proxy that failed refutes it
+        ("necessary", True, "unsettled"),  # ... one that held decides nothing
+    ],
+)
+def test_a_proxy_is_counted_by_what_it_decides(proxy, held, key):
+    from ncverify.report._render import render_markdown
+
+    ev = Evaluation.build(
+        theorem_id="p",
+        source="synthetic",
+        provenance="derived",
+        assumptions=[AssumptionOutcome("H-p", "proxied", held, proxy=proxy)],
+        claims=[ClaimOutcome("c1", 0.5, 1.0, "<=", held=True, expression="1")],
+        inputs={},
+        test_id="t.py::test",
+        seed=1,
+    )
+    report = build_report(tests=_tests([ev]), profile="ci", seed=1)
+    (a,) = report["theorems"][0]["assumptions"]
+    counts = {k: a[k] for k in ("held", "failed", "not_checkable", "unsettled")}
+    assert counts == {"held": 0, "failed": 0, "not_checkable": 0, "unsettled": 0} | {key: 1}
+    row = next(line for line in render_markdown(report, [], []).splitlines() if "| H-p |" in line)
+    assert row.split(" | ")[2:6] == [
+        str(int(key == k)) for k in ("held", "failed", "not_checkable", "unsettled")
+    ]

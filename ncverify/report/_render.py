@@ -40,6 +40,7 @@ def conditional_sentences(a: Mapping[str, Any]) -> list[str]:
         ("held", "held"),
         ("failed", "failed"),
         ("not_checkable", "was not checkable"),
+        ("unsettled", "was left unsettled by its proxy"),
     ):
         n = a.get(key, 0)
         if not n:
@@ -108,6 +109,7 @@ def _assumption_rows(t: Mapping[str, Any]) -> list[list[str]]:
                 str(a["held"]),
                 str(a["failed"]),
                 str(a["not_checkable"]),
+                str(a.get("unsettled", 0)),
                 _margins(a),
                 "; ".join(conditional_sentences(a)) or "-",
             ]
@@ -149,6 +151,7 @@ _ASSUMPTION_HEAD = [
     "held",
     "failed",
     "not checkable",
+    "proxy unsettled",
     "margin in scope (min .. max)",
     "claim, conditionally",
 ]

@@ -80,6 +80,19 @@ def theorem_section(
     return section
 
 
+def _assumption_key(a: Mapping[str, Any]) -> str:
+    """Where one evaluation's hypothesis is counted: ``held`` (established), ``failed`` (known
+    to fail), ``not_checkable``, or ``unsettled``: a proxy whose outcome decides nothing about
+    the hypothesis (a sufficient proxy that did not hold, a necessary one that held)."""
+    held = a["held"]
+    if held is None:
+        return "not_checkable"
+    proxy = a.get("proxy") if a.get("status") == "proxied" else None
+    if (proxy == "sufficient" and not held) or (proxy == "necessary" and held):
+        return "unsettled"
+    return "held" if held else "failed"
+
+
 def _assumptions(evals: list[dict], meta: Any) -> list[dict]:
     entries: dict[str, dict[str, Any]] = {}
 
@@ -93,10 +106,11 @@ def _assumptions(evals: list[dict], meta: Any) -> list[dict]:
                 "held": 0,
                 "failed": 0,
                 "not_checkable": 0,
+                "unsettled": 0,
                 "margins": [],
                 **{
                     f"claim_when_{k}": {"held": 0, "failed": 0, "undecided": 0}
-                    for k in ("held", "failed", "not_checkable")
+                    for k in ("held", "failed", "not_checkable", "unsettled")
                 },
             },
         )
@@ -108,7 +122,7 @@ def _assumptions(evals: list[dict], meta: Any) -> list[dict]:
         for a in e["assumptions"]:
             entry = new(a["name"], status=a["status"])
             entry["status"] = entry["status"] or a["status"]
-            key = {True: "held", False: "failed", None: "not_checkable"}[a["held"]]
+            key = _assumption_key(a)
             entry[key] += 1
             entry[f"claim_when_{key}"][claim_key] += 1
             margin = a.get("margin")
