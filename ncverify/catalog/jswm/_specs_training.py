@@ -27,11 +27,13 @@ neither torch nor sympy.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...spec import Assumption, AssumptionStatus, Claim, Control, Floor, Source, TheoremSpec
 from ._measure_depth import measure_depth_sweep, measure_imbalance, remeasure_imbalance
 from ._measure_stability import measure_eta_sweep, measure_stable_run
 from ._measure_training import measure_lambda_sweep, measure_trained_network
-from ._specs import NC1
+from ._specs import DEPTH, NC1
 
 __all__ = [
     "ARCH_ASSUMPTIONS",
@@ -94,6 +96,25 @@ _STEP = Assumption(
     "eigenvalue of the exact Hessian; the paper's explicit step size (η ~ c^{-L}) was not found",
     "eta_sharp_max < 2",
 )
+
+
+def _balanced_conditioning_claims() -> tuple[Claim, Claim]:
+    """Theorem 3.1's conditioning-through-depth bounds (``jswm-3.1-depth``'s ``kappa-upper`` and
+    ``kappa-lower``, Weyl), reused by Theorem 5.2 under its own claim names."""
+    by_name = {c.name: c for c in DEPTH.claims}
+    return (
+        replace(
+            by_name["kappa-upper"],
+            name="kappa-balanced-upper",
+            description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)",
+        ),
+        replace(
+            by_name["kappa-lower"],
+            name="kappa-balanced-lower",
+            description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
+        ),
+    )
+
 
 # ----------------------------------------------------------------------------- Theorem 4.4
 _ENVELOPE = Claim(
@@ -244,28 +265,7 @@ DEPTH_TREND = TheoremSpec(
             description="κ(W_L) <= ((e^{ĉ_eff} s_K(A)² + E)/(s_K(A)² - E))^{1/(2 L2)} = "
             "exp(ĉ_eff/(2 L2)) at exact balance",
         ),
-        Claim(
-            "kappa-balanced-upper",
-            "kappa_WL",
-            "<=",
-            "((sA1**2 + E)/(sAK**2 - E))**(1/(2*L2))",
-            domain=("sAK**2 > E",),
-            errors=("E",),
-            exact_value="(sA1/sAK)**(1/L2)",
-            reparametrization={"sAK": "sqrt(E + gap)"},
-            description="κ(W_L)^(2L2) <= (s_1(A)² + E)/(s_K(A)² - E) (Weyl)",
-        ),
-        Claim(
-            "kappa-balanced-lower",
-            "kappa_WL",
-            ">=",
-            "((sA1**2 - E)/(sAK**2 + E))**(1/(2*L2))",
-            domain=("sA1**2 > E",),
-            errors=("E",),
-            exact_value="(sA1/sAK)**(1/L2)",
-            reparametrization={"sA1": "sqrt(E + gap)"},
-            description="κ(W_L)^(2L2) >= (s_1(A)² - E)/(s_K(A)² + E) (Weyl)",
-        ),
+        *_balanced_conditioning_claims(),
     ),
     controls=(
         Control(
